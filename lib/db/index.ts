@@ -1,0 +1,100 @@
+/**
+ * The one database module: a Kysely instance over a `pg` Pool, created once
+ * per Lambda container (module scope) and reused by every invocation.
+ */
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
+import { logger } from '../logger.js';
+import type { Database } from './schema.js';
+
+export type { Database } from './schema.js';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  pool: pg.Pool;
+}
+
+export function createDatabase(settings: DatabaseSettings): DatabaseHandle {
+  const pool = new pg.Pool({
+    ...settings.connection,
+    max: settings.poolMax,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    // The server cancels a stuck statement; the client-side timeout covers a
+    // server that stopped answering altogether (network partition).
+    statement_timeout: settings.statementTimeoutMs,
+    query_timeout: settings.statementTimeoutMs + 1000,
+    lock_timeout: settings.statementTimeoutMs,
+    idle_in_transaction_session_timeout: settings.statementTimeoutMs * 2,
+    keepAlive: true,
+    application_name: 'cats-api',
+    // Lets `sls invoke local` and scripts exit once the handler is done.
+    allowExitOnIdle: true,
+  });
+  // Without a listener, an idle client's socket error (server restart,
+  // pg_terminate_backend) is an unhandled 'error' event that kills the process.
+  // pg-pool already drops that client; this keeps the container alive.
+  pool.on('error', (error) => {
+    logger.warn('idle database connection failed and was dropped', { error });
+  });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: validatingPool(pool, settings.validateAfterIdleMs) }),
+  });
+  return { db, pool };
+}
+
+/**
+ * A pool whose clients are checked with a cheap `SELECT 1` when they were idle
+ * longer than `validateAfterIdleMs`. A Lambda container is frozen between
+ * invocations, so its connection may have been closed by the server, an RDS
+ * failover or a NAT timeout while nobody was listening. Finding that out with
+ * the ping (which is safe to repeat) rather than with the request's own
+ * statement (which may or may not have run) lets us retry with a fresh
+ * connection without ever running a write twice.
+ */
+function validatingPool(pool: pg.Pool, validateAfterIdleMs: number): PostgresPool {
+  const releasedAt = new WeakMap<pg.PoolClient, number>();
+  pool.on('release', (_error, client) => releasedAt.set(client, Date.now()));
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      for (;;) {
+        const client = await pool.connect();
+        const idleSince = releasedAt.get(client);
+        if (idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs) return client;
+        try {
+          await client.query('SELECT 1');
+          return client;
+        } catch (error) {
+          logger.info('pooled database connection was dead; reconnecting', { error });
+          // Destroys this client; the next connect() opens a new one, which is
+          // not validated (it has never been released), so the loop ends.
+          client.release(error as Error);
+        }
+      }
+    },
+    end: () => pool.end(),
+    // Kysely uses these to open a side connection that cancels a query on abort.
+    options: pool.options,
+    Client: pg.Client,
+  };
+}
+
+let shared: DatabaseHandle | undefined;
+
+/** The container's database, created on first use from the environment. */
+export function getDatabase(): DatabaseHandle {
+  shared ??= createDatabase(readDatabaseSettings());
+  return shared;
+}
+
+export function db(): Kysely<Database> {
+  return getDatabase().db;
+}
+
+/** Closes the container's pool; for scripts and tests, not for handlers. */
+export async function closeDatabase(): Promise<void> {
+  const current = shared;
+  shared = undefined;
+  await current?.db.destroy();
+}

@@ -1,0 +1,66 @@
+/**
+ * RFC 9457 problem details. Every error the API returns is one of these; they
+ * are built here and turned into responses in one place (./errors.ts).
+ */
+
+/** Where a field at fault lives in the request. */
+export type FieldLocation = 'body' | 'query' | 'path' | 'header';
+
+export interface FieldError {
+  /** The field's name: a body property, query parameter, path parameter or header. */
+  field: string;
+  in: FieldLocation;
+  /** What is wrong with it, as a sentence fragment that follows the field name. */
+  detail: string;
+  /** JSON Pointer (RFC 6901) into the body, for body fields. */
+  pointer?: string;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+}
+
+/** Problem types this API defines; `about:blank` means "see the status code". */
+export const problemTypes = {
+  validation: '/problems/validation-error',
+  unsupportedMediaType: '/problems/unsupported-media-type',
+  notFound: '/problems/not-found',
+  databaseUnavailable: '/problems/database-unavailable',
+  internal: '/problems/internal-error',
+} as const;
+
+/** An error that is meant to reach the client as it is. */
+export class HttpProblem extends Error {
+  override name = 'HttpProblem';
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function validationProblem(errors: FieldError[]): HttpProblem {
+  const named = errors.map((e) => `${e.field} ${e.detail}`).join('; ');
+  return new HttpProblem(400, problemTypes.validation, 'Your request is not valid', named, errors);
+}
+
+export function fieldProblem(location: FieldLocation, field: string, detail: string): HttpProblem {
+  return validationProblem([
+    { field, in: location, detail, ...(location === 'body' ? { pointer: `#/${field}` } : {}) },
+  ]);
+}
+
+export function notFoundProblem(what: string): HttpProblem {
+  return new HttpProblem(404, problemTypes.notFound, 'Not found', `${what} does not exist`);
+}

@@ -1,0 +1,72 @@
+/**
+ * Parsing at the edge: everything a handler reads from the event goes through
+ * here, so a bad request is rejected with a problem naming the field before any
+ * domain code or SQL runs.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { type FieldError, type FieldLocation, HttpProblem, problemTypes, validationProblem } from './problem.js';
+
+const jsonMediaType = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  // API Gateway's HTTP API lower-cases header names; other callers (tests, the
+  // console's test events, `sls invoke`) may not.
+  const headers = event.headers ?? {};
+  return headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+}
+
+/** The request body parsed as JSON; the media type must say JSON. */
+export function jsonBody(event: APIGatewayProxyEventV2): unknown {
+  const contentType = header(event, 'content-type');
+  if (contentType === undefined || !jsonMediaType.test(contentType)) {
+    throw new HttpProblem(
+      415,
+      problemTypes.unsupportedMediaType,
+      'Unsupported media type',
+      `content-type must be application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType)}`,
+      [{ field: 'content-type', in: 'header', detail: 'must be application/json' }],
+    );
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  if (text.trim() === '') {
+    throw validationProblem([{ field: 'body', in: 'body', detail: 'is required: send a JSON object', pointer: '#' }]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? `: ${error.message}` : '';
+    throw validationProblem([{ field: 'body', in: 'body', detail: `is not valid JSON${reason}`, pointer: '#' }]);
+  }
+}
+
+/** Validates `input` against `schema`, or throws a 400 listing every field at fault. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, location: FieldLocation): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw validationProblem(result.error.issues.flatMap((issue) => fieldErrors(issue, location)));
+}
+
+function fieldErrors(issue: z.core.$ZodIssue, location: FieldLocation): FieldError[] {
+  const at = (field: string, detail: string): FieldError => ({
+    field,
+    in: location,
+    detail,
+    ...(location === 'body' ? { pointer: field === 'body' ? '#' : `#/${field}` } : {}),
+  });
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) =>
+      at(key, location === 'body' ? 'is not a field you can set' : 'is not a known parameter'),
+    );
+  }
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : location === 'body' ? 'body' : location;
+  return [at(field, issue.message)];
+}
+
+export function pathParameters(event: APIGatewayProxyEventV2): Record<string, string | undefined> {
+  return event.pathParameters ?? {};
+}
+
+export function queryParameters(event: APIGatewayProxyEventV2): Record<string, string | undefined> {
+  return event.queryStringParameters ?? {};
+}

@@ -1,0 +1,187 @@
+/**
+ * `npm start`: the whole API on http://localhost:3000 with one command.
+ * Uses the database in DATABASE_URL (or POSTGRES_*) when set; otherwise starts
+ * an embedded PostgreSQL whose data lives in .data/postgres and survives
+ * restarts. Applies pending migrations, then runs serverless-offline until
+ * Ctrl-C, and stops everything it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { ConfigError, readDatabaseSettings } from '../lib/config.js';
+import { createDatabase } from '../lib/db/index.js';
+import { migrateToLatest } from '../lib/db/migrations.js';
+import { isDatabaseUnavailable } from '../lib/http/errors.js';
+import { assertPortFree, type LocalDatabase, LocalDatabaseError, startLocalDatabase } from './local-db.js';
+
+const say = (line: string) => console.log(`[cats-api] ${line}`);
+const fail = (line: string): never => {
+  console.error(`[cats-api] ${line}`);
+  process.exit(1);
+};
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const port = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${name} must be a port number, got "${raw}"`);
+  return port;
+}
+
+const dataRoot = resolve(process.env.CATS_DATA_DIR ?? '.data');
+const httpPort = portFromEnv('PORT', 3000);
+const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
+const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
+const lockFile = resolve(dataRoot, 'start.lock');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One `npm start` per data folder: a second one would fight over the database and ports. */
+async function takeLock(): Promise<void> {
+  await mkdir(dataRoot, { recursive: true });
+  const mine = JSON.stringify({ pid: process.pid, port: httpPort });
+  try {
+    writeFileSync(lockFile, mine, { flag: 'wx' });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  let owner: { pid?: number; port?: number } = {};
+  try {
+    owner = JSON.parse(readFileSync(lockFile, 'utf8'));
+  } catch {
+    // Unreadable lock: treat as stale.
+  }
+  if (owner.pid && owner.pid !== process.pid && isAlive(owner.pid)) {
+    fail(
+      `The Cats API is already running (pid ${owner.pid}, http://localhost:${owner.port}) with the data in ${dataRoot}.\n` +
+        '  Use that one, or stop it first (Ctrl-C in its terminal).',
+    );
+  }
+  writeFileSync(lockFile, mine);
+}
+
+function releaseLock(): void {
+  try {
+    if (JSON.parse(readFileSync(lockFile, 'utf8')).pid === process.pid) rmSync(lockFile);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function database(): Promise<{ url?: string; description: string; local?: LocalDatabase }> {
+  if (process.env.DATABASE_URL || process.env.POSTGRES_HOST) {
+    return { description: readDatabaseSettings().description };
+  }
+  const local = await startLocalDatabase(
+    { dataDir: resolve(dataRoot, 'postgres'), port: embeddedPort, database: 'cats', persistent: true },
+    say,
+  );
+  local.onUnexpectedExit((reason) =>
+    console.error(
+      `[cats-api] The embedded PostgreSQL stopped unexpectedly (${reason}). Requests now get 503 "database unavailable".\n` +
+        '  Committed data is safe on disk: stop this with Ctrl-C and run `npm start` again.',
+    ),
+  );
+  return {
+    url: local.url,
+    description: `embedded PostgreSQL on 127.0.0.1:${local.port} (data in ${local.dataDir})`,
+    local,
+  };
+}
+
+class MigrateError extends Error {}
+
+async function migrate(env: NodeJS.ProcessEnv, description: string): Promise<void> {
+  const { db } = createDatabase(readDatabaseSettings(env));
+  try {
+    const { applied } = await migrateToLatest(db as never);
+    say(applied.length > 0 ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date.');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MigrateError(
+      isDatabaseUnavailable(error)
+        ? `Cannot reach the database at ${description}: ${reason}`
+        : `Migrating ${description} failed: ${reason}`,
+    );
+  } finally {
+    await db.destroy();
+  }
+}
+
+function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
+  const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
+  const child = spawn(
+    process.execPath,
+    [sls, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+    { env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  child.stdout?.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    if (chunk.toString().includes('Server ready')) {
+      say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
+    }
+  });
+  return child;
+}
+
+async function main(): Promise<void> {
+  await takeLock();
+  let local: LocalDatabase | undefined;
+  let offline: ChildProcess | undefined;
+  let stopping = false;
+
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    if (offline && offline.exitCode === null && offline.signalCode === null) {
+      const exited = new Promise((done) => offline?.once('exit', done));
+      offline.kill('SIGINT');
+      const timer = setTimeout(() => offline?.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await local?.stop();
+    releaseLock();
+    process.exit(code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      say('Stopping ...');
+      void shutdown(0);
+    });
+  }
+
+  try {
+    await assertPortFree(httpPort, 'the API', 'PORT');
+    await assertPortFree(lambdaPort, "serverless-offline's Lambda endpoint", 'LAMBDA_PORT');
+    const target = await database();
+    local = target.local;
+    say(`Database: ${target.description}`);
+    const env = { ...process.env, ...(target.url ? { DATABASE_URL: target.url } : {}) };
+    await migrate(env, target.description);
+    offline = startOffline(env);
+    offline.once('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`[cats-api] serverless-offline exited (${signal ?? `code ${code}`}); stopping.`);
+      void shutdown(code || 1);
+    });
+  } catch (error) {
+    // Expected failures (configuration, ports, an unreachable database) are
+    // told in a sentence; anything else keeps its stack for a bug report.
+    const expected =
+      error instanceof ConfigError || error instanceof LocalDatabaseError || error instanceof MigrateError;
+    console.error(`[cats-api] ${expected ? error.message : error instanceof Error ? error.stack : String(error)}`);
+    await shutdown(1);
+  }
+}
+
+await main();
