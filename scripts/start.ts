@@ -11,9 +11,9 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ConfigError, readDatabaseSettings } from '../lib/config.js';
+import { isDatabaseUnavailable } from '../lib/db/errors.js';
 import { createDatabase } from '../lib/db/index.js';
 import { migrateToLatest } from '../lib/db/migrations.js';
-import { isDatabaseUnavailable } from '../lib/http/errors.js';
 import { assertPortFree, type LocalDatabase, LocalDatabaseError, startLocalDatabase } from './local-db.js';
 
 const say = (line: string) => console.log(`[cats-api] ${line}`);
@@ -122,14 +122,20 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(
     process.execPath,
     [sls, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
-    { env, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout?.on('data', (chunk: Buffer) => {
-    process.stdout.write(chunk);
-    if (chunk.toString().includes('Server ready')) {
+  // serverless-offline announces readiness on stderr; pass both streams
+  // through and add our own line, with the URL and a first command to try.
+  let ready = false;
+  const relay = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
+    target.write(chunk);
+    if (!ready && chunk.toString().includes('Server ready')) {
+      ready = true;
       say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
     }
-  });
+  };
+  child.stdout?.on('data', relay(process.stdout));
+  child.stderr?.on('data', relay(process.stderr));
   return child;
 }
 

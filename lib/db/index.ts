@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
+import { isConnectionLost } from './errors.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -55,16 +56,54 @@ export function createDatabase(settings: DatabaseSettings): DatabaseHandle {
  */
 function validatingPool(pool: pg.Pool, validateAfterIdleMs: number): PostgresPool {
   const releasedAt = new WeakMap<pg.PoolClient, number>();
+  const broken = new WeakSet<pg.PoolClient>();
+  const guarded = new WeakSet<pg.PoolClient>();
   pool.on('release', (_error, client) => releasedAt.set(client, Date.now()));
+
+  const guard = (client: pg.PoolClient) => {
+    if (guarded.has(client)) return;
+    guarded.add(client);
+    // pg-pool removes its error listener while a client is checked out and
+    // Kysely adds none, so a connection dropping mid-query would emit an
+    // unhandled 'error' and crash the container. The query's own promise
+    // already rejects with the same error.
+    client.on('error', (error) => {
+      broken.add(client);
+      logger.warn('database connection failed during a request', { error });
+    });
+    // A FATAL error (pg_terminate_backend, failover) reaches the query before
+    // the socket's end does; remember it so the client is destroyed on
+    // release instead of being handed to the next request.
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((...args: unknown[]) => {
+      const result = query(...args);
+      if (typeof (result as Promise<unknown> | undefined)?.catch === 'function') {
+        (result as Promise<unknown>).catch((error: unknown) => {
+          if (isConnectionLost(error)) broken.add(client);
+        });
+      }
+      return result;
+    }) as typeof client.query;
+  };
+
+  const checkOut = (client: pg.PoolClient): PostgresPoolClient => {
+    guard(client);
+    const release = client.release;
+    return Object.assign(client, {
+      release: (destroy?: boolean | Error) =>
+        release(broken.has(client) ? new Error('connection lost') : (destroy as boolean | Error | undefined)),
+    });
+  };
+
   return {
     async connect(): Promise<PostgresPoolClient> {
       for (;;) {
         const client = await pool.connect();
         const idleSince = releasedAt.get(client);
-        if (idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs) return client;
+        if (idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs) return checkOut(client);
         try {
           await client.query('SELECT 1');
-          return client;
+          return checkOut(client);
         } catch (error) {
           logger.info('pooled database connection was dead; reconnecting', { error });
           // Destroys this client; the next connect() opens a new one, which is

@@ -1,0 +1,85 @@
+/**
+ * Telling database errors apart: "the connection is gone" and "the database
+ * cannot serve us right now" are not bugs in the request, and are answered
+ * (503) and handled (drop the connection) differently from a wrong statement.
+ */
+
+// SQLSTATEs after which the session is gone.
+const connectionLostStates = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, server stopping
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up or shutting down
+]);
+
+// SQLSTATEs that mean "cannot serve this now" without the session being gone.
+const busyStates = new Set([
+  '53300', // too_many_connections
+  '53400', // configuration_limit_exceeded
+  '57014', // query_canceled: our statement_timeout fired
+  '55P03', // lock_not_available: lock_timeout fired
+  '58000', // system_error
+  '28000', // invalid_authorization_specification
+  '28P01', // invalid_password
+  '3D000', // invalid_catalog_name: the database does not exist
+]);
+
+const networkErrnos = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+// node-postgres reports these as plain Errors with no code.
+const connectionLostMessages = [
+  /timeout exceeded when trying to connect/i,
+  /connection terminated/i,
+  /query read timeout/i,
+  /client has encountered a connection error/i,
+  /cannot use a pool after calling end/i,
+];
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+/**
+ * Walks the error and its causes. Duck-typed rather than `instanceof Error`:
+ * errors raised by Node itself come from another realm under some runners.
+ */
+function someError(error: unknown, test: (e: ErrorLike) => boolean): boolean {
+  let current: unknown = error;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const e = current as ErrorLike;
+    if (test(e)) return true;
+    if (Array.isArray(e.errors) && e.errors.some((inner) => someError(inner, test))) return true;
+    current = e.cause;
+  }
+  return false;
+}
+
+/** The connection this error came from can no longer be used. */
+export function isConnectionLost(error: unknown): boolean {
+  return someError(error, (e) => {
+    const code = typeof e.code === 'string' ? e.code : '';
+    const message = typeof e.message === 'string' ? e.message : '';
+    return (
+      connectionLostStates.has(code) ||
+      code.startsWith('08') ||
+      networkErrnos.has(code) ||
+      connectionLostMessages.some((pattern) => pattern.test(message))
+    );
+  });
+}
+
+/** The database cannot serve this request now; a retry later may succeed. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return isConnectionLost(error) || someError(error, (e) => typeof e.code === 'string' && busyStates.has(e.code));
+}
