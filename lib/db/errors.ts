@@ -55,12 +55,17 @@ interface ErrorLike {
  * errors raised by Node itself come from another realm under some runners.
  */
 function someError(error: unknown, test: (e: ErrorLike) => boolean): boolean {
-  let current: unknown = error;
-  for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+  const seen = new Set<unknown>();
+  const pending: unknown[] = [error];
+  // Breadth-first over causes and AggregateError members, each visited once,
+  // so a cycle or a deep chain cannot blow the stack of an error handler.
+  while (pending.length > 0 && seen.size < 32) {
+    const current = pending.shift();
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
+    seen.add(current);
     const e = current as ErrorLike;
     if (test(e)) return true;
-    if (Array.isArray(e.errors) && e.errors.some((inner) => someError(inner, test))) return true;
-    current = e.cause;
+    pending.push(e.cause, ...(Array.isArray(e.errors) ? e.errors : []));
   }
   return false;
 }

@@ -55,10 +55,21 @@ export function validationProblem(errors: FieldError[]): HttpProblem {
   return new HttpProblem(400, problemTypes.validation, 'Your request is not valid', named, errors);
 }
 
+/** RFC 6901 JSON Pointer, in its URI fragment form, to a member of the body. */
+export function bodyPointer(path: ReadonlyArray<PropertyKey>): string {
+  const encodeToken = (token: PropertyKey) =>
+    encodeURIComponent(String(token).replaceAll('~', '~0').replaceAll('/', '~1'));
+  return `#${path.map((token) => `/${encodeToken(token)}`).join('')}`;
+}
+
+/** One field error at `location`, with a pointer when it is in the body. */
+export function fieldError(location: FieldLocation, path: ReadonlyArray<PropertyKey>, detail: string): FieldError {
+  const field = path.length > 0 ? path.map(String).join('.') : location;
+  return { field, in: location, detail, ...(location === 'body' ? { pointer: bodyPointer(path) } : {}) };
+}
+
 export function fieldProblem(location: FieldLocation, field: string, detail: string): HttpProblem {
-  return validationProblem([
-    { field, in: location, detail, ...(location === 'body' ? { pointer: `#/${field}` } : {}) },
-  ]);
+  return validationProblem([fieldError(location, [field], detail)]);
 }
 
 export function notFoundProblem(what: string): HttpProblem {

@@ -5,7 +5,14 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { type FieldError, type FieldLocation, HttpProblem, problemTypes, validationProblem } from './problem.js';
+import {
+  type FieldError,
+  type FieldLocation,
+  fieldError,
+  HttpProblem,
+  problemTypes,
+  validationProblem,
+} from './problem.js';
 
 const jsonMediaType = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
@@ -30,13 +37,13 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   if (text.trim() === '') {
-    throw validationProblem([{ field: 'body', in: 'body', detail: 'is required: send a JSON object', pointer: '#' }]);
+    throw validationProblem([fieldError('body', [], 'is required: send a JSON object')]);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     const reason = error instanceof SyntaxError ? `: ${error.message}` : '';
-    throw validationProblem([{ field: 'body', in: 'body', detail: `is not valid JSON${reason}`, pointer: '#' }]);
+    throw validationProblem([fieldError('body', [], `is not valid JSON${reason}`)]);
   }
 }
 
@@ -48,19 +55,11 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, locatio
 }
 
 function fieldErrors(issue: z.core.$ZodIssue, location: FieldLocation): FieldError[] {
-  const at = (field: string, detail: string): FieldError => ({
-    field,
-    in: location,
-    detail,
-    ...(location === 'body' ? { pointer: field === 'body' ? '#' : `#/${field}` } : {}),
-  });
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) =>
-      at(key, location === 'body' ? 'is not a field you can set' : 'is not a known parameter'),
-    );
+    const detail = location === 'body' ? 'is not a field you can set' : 'is not a known parameter';
+    return issue.keys.map((key) => fieldError(location, [...issue.path, key], detail));
   }
-  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : location === 'body' ? 'body' : location;
-  return [at(field, issue.message)];
+  return [fieldError(location, issue.path, issue.message)];
 }
 
 export function pathParameters(event: APIGatewayProxyEventV2): Record<string, string | undefined> {

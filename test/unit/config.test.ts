@@ -1,0 +1,126 @@
+import { ConfigError, readDatabaseSettings, redactUrl } from '../../lib/config.js';
+
+const url = 'postgres://cats:s3cr3t-pw@db.example.com:5432/cats';
+const postgresVars = {
+  POSTGRES_HOST: 'db.example.com',
+  POSTGRES_USER: 'cats',
+  POSTGRES_PASSWORD: 's3cr3t-pw',
+  POSTGRES_DB: 'cats',
+};
+
+/** The ConfigError that reading `env` throws. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    readDatabaseSettings(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('readDatabaseSettings accepted the environment');
+}
+
+describe('readDatabaseSettings', () => {
+  it('connects with DATABASE_URL and uses the defaults for the pool and timeouts', () => {
+    expect(readDatabaseSettings({ DATABASE_URL: url })).toEqual({
+      connection: { connectionString: url },
+      description: 'postgres://cats:***@db.example.com:5432/cats',
+      poolMax: 1,
+      connectTimeoutMs: 3000,
+      statementTimeoutMs: 5000,
+      idleTimeoutMs: 60000,
+      validateAfterIdleMs: 5000,
+    });
+  });
+
+  it('connects with the POSTGRES_* variables, defaulting the port to 5432', () => {
+    const settings = readDatabaseSettings(postgresVars);
+    expect(settings.connection).toEqual({
+      host: 'db.example.com',
+      port: 5432,
+      user: 'cats',
+      password: 's3cr3t-pw',
+      database: 'cats',
+    });
+    expect(settings.description).toBe('postgres://cats@db.example.com:5432/cats');
+  });
+
+  it('prefers DATABASE_URL over the POSTGRES_* variables', () => {
+    expect(readDatabaseSettings({ ...postgresVars, DATABASE_URL: url }).connection).toEqual({ connectionString: url });
+  });
+
+  it.each([{}, { DATABASE_URL: '' }])('refuses to start without a database, mentioning DATABASE_URL (%p)', (env) => {
+    expect(configError(env).message).toMatch(/DATABASE_URL/);
+  });
+
+  it('refuses a DATABASE_URL that is not a postgres URL, without echoing it', () => {
+    const { message } = configError({ DATABASE_URL: 'mysql://cats:s3cr3t-pw@db/cats' });
+    expect(message).toMatch(/DATABASE_URL must start with postgres:\/\//);
+    expect(message).not.toContain('s3cr3t-pw');
+  });
+
+  it.each([
+    ['POSTGRES_USER', { POSTGRES_USER: undefined }, /POSTGRES_USER is not/],
+    ['POSTGRES_DB', { POSTGRES_DB: '' }, /POSTGRES_DB is not/],
+    ['both', { POSTGRES_USER: undefined, POSTGRES_DB: undefined }, /POSTGRES_USER and POSTGRES_DB are not/],
+  ])('names %s when POSTGRES_HOST is set without it', (_label, change, expected) => {
+    expect(configError({ ...postgresVars, ...change }).message).toMatch(expected);
+  });
+
+  it.each([
+    ['DB_POOL_MAX', '0'],
+    ['DB_POOL_MAX', 'abc'],
+    ['DB_POOL_MAX', '101'],
+    ['DB_POOL_MAX', '1.5'],
+    ['DB_CONNECT_TIMEOUT_MS', '99'],
+    ['DB_STATEMENT_TIMEOUT_MS', '-5'],
+    ['DB_IDLE_TIMEOUT_MS', '3600001'],
+    ['DB_VALIDATE_AFTER_IDLE_MS', 'soon'],
+  ])('rejects %s=%p, naming the variable and the value', (name, value) => {
+    const { message } = configError({ DATABASE_URL: url, [name]: value });
+    expect(message).toContain(name);
+    expect(message).toContain(`"${value}"`);
+  });
+
+  it('rejects POSTGRES_PORT outside 1..65535, naming it', () => {
+    expect(configError({ ...postgresVars, POSTGRES_PORT: '70000' }).message).toMatch(/^POSTGRES_PORT must be/);
+  });
+
+  it('reads integer settings at their bounds, and treats an empty value as unset', () => {
+    const env = { DATABASE_URL: url, DB_POOL_MAX: '100', DB_CONNECT_TIMEOUT_MS: '100', DB_VALIDATE_AFTER_IDLE_MS: '0' };
+    expect(readDatabaseSettings({ ...env, DB_STATEMENT_TIMEOUT_MS: '' })).toMatchObject({
+      poolMax: 100,
+      connectTimeoutMs: 100,
+      statementTimeoutMs: 5000,
+      validateAfterIdleMs: 0,
+    });
+  });
+
+  it.each([{ DATABASE_URL: url }, { DATABASE_URL: 'postgresql://cats:s3cr3t-pw@[::1]/cats' }, postgresVars])(
+    'never puts the password in the description (%p)',
+    (env) => {
+      expect(readDatabaseSettings(env).description).not.toContain('s3cr3t-pw');
+    },
+  );
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['postgres://u:p%40ss@h/db', 'postgres://u:***@h/db'],
+    ['postgres://u@h:5433/db', 'postgres://u@h:5433/db'],
+    ['not a url with s3cr3t-pw', '(unparseable DATABASE_URL)'],
+  ])('shows %p as %p', (input, expected) => {
+    expect(redactUrl(input)).toBe(expected);
+  });
+});
+
+describe('configuration hardening', () => {
+  it('hides a password passed as a query parameter, which pg also honours', () => {
+    const settings = readDatabaseSettings({ DATABASE_URL: 'postgres://h/db?password=secret&sslmode=require' });
+    expect(settings.description).not.toContain('secret');
+    expect(settings.description).toContain('sslmode=require');
+  });
+
+  it.each(['0x10', '1e2', ' 5 ', ' ', '5.0'])('refuses %j as a whole number instead of reading it loosely', (raw) => {
+    expect(() => readDatabaseSettings({ DATABASE_URL: 'postgres://h/db', DB_POOL_MAX: raw })).toThrow(/DB_POOL_MAX/);
+  });
+});
