@@ -140,4 +140,51 @@ describe('running npm start', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual(kept.body);
   }, 120000);
+
+  const embeddedOnly = external ? it.skip : it;
+
+  embeddedOnly(
+    'says what happened when its PostgreSQL is killed, answers 503 meanwhile, and recovers on the next start',
+    async () => {
+      const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Committed', price: 1, breed: 'e2e-crash' });
+      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+      process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGKILL');
+      await waitFor(() => /stopped unexpectedly \(killed by SIGKILL\)/.test(api.output()));
+
+      const meanwhile = await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`);
+      expectProblem(meanwhile, 503);
+      expect(meanwhile.headers['retry-after']).toBeDefined();
+
+      expect(await api.stop('SIGINT')).toBe(0);
+      api = await startApi({ dataDir, databaseUrl, embeddedPort });
+      expect((await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`)).body).toEqual(kept.body);
+    },
+    120000,
+  );
+
+  embeddedOnly(
+    'shuts down a PostgreSQL left running by a start that was killed with SIGKILL',
+    async () => {
+      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+      const leftover = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      api.child.kill('SIGKILL');
+      await api.exited;
+      expect(() => process.kill(leftover, 0)).not.toThrow(); // orphaned, still running
+
+      api = await startApi({ dataDir, databaseUrl, embeddedPort });
+      expect(api.output()).toContain(
+        `still running on ${join(dataDir, 'postgres')} (pid ${leftover}); shutting it down first`,
+      );
+      expect(() => process.kill(leftover, 0)).toThrow();
+      expect((await request(api.baseUrl, 'GET', '/cats?breed=e2e-crash')).body.items).toHaveLength(1);
+    },
+    120000,
+  );
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 10000): Promise<void> {
+  for (const started = Date.now(); !condition(); ) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
