@@ -22,7 +22,10 @@ const text = z
   .refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters');
 
 const price = z
-  .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') })
+  .number({
+    error: (issue) =>
+      issue.input === undefined ? 'is required' : `must be an integer from 0 to ${maxPrice}, sent as a JSON number`,
+  })
   .int(`must be an integer from 0 to ${maxPrice}`)
   .min(0, `must be an integer from 0 to ${maxPrice}`)
   .max(maxPrice, `must be an integer from 0 to ${maxPrice}`);

@@ -72,11 +72,16 @@ describe('validate', () => {
     expect(problem.status).toBe(400);
     expect(problem.errors).toEqual([
       { field: 'name', in: 'body', detail: 'must not be empty or only white space', pointer: '#/name' },
-      { field: 'price', in: 'body', detail: 'must be a number', pointer: '#/price' },
+      {
+        field: 'price',
+        in: 'body',
+        detail: 'must be an integer from 0 to 2147483647, sent as a JSON number',
+        pointer: '#/price',
+      },
       { field: 'breed', in: 'body', detail: 'is required', pointer: '#/breed' },
     ]);
     expect(problem.detail).toBe(
-      'name must not be empty or only white space; price must be a number; breed is required',
+      'name must not be empty or only white space; price must be an integer from 0 to 2147483647, sent as a JSON number; breed is required',
     );
   });
 
