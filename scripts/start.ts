@@ -14,7 +14,7 @@ import { ConfigError, readDatabaseSettings } from '../lib/config.js';
 import { isDatabaseUnavailable } from '../lib/db/errors.js';
 import { createDatabase } from '../lib/db/index.js';
 import { migrateToLatest } from '../lib/db/migrations.js';
-import { assertPortFree, type LocalDatabase, LocalDatabaseError, startLocalDatabase } from './local-db.js';
+import { assertPortFree, isAlive, type LocalDatabase, LocalDatabaseError, startLocalDatabase } from './local-db.js';
 
 const say = (line: string) => console.log(`[cats-api] ${line}`);
 const fail = (line: string): never => {
@@ -34,15 +34,6 @@ const httpPort = portFromEnv('PORT', 3000);
 const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
 const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
 const lockFile = resolve(dataRoot, 'start.lock');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** One `npm start` per data folder: a second one would fight over the database and ports. */
 async function takeLock(): Promise<void> {
