@@ -29,9 +29,9 @@ describe('httpRoute', () => {
         'request failed',
         expect.objectContaining({ requestId: reply.body.requestId, status: 500, error: expect.any(TypeError) }),
       );
-      const { error } = logged.mock.calls[0]?.[1] as unknown as { error: Error };
-      expect(error.message).toContain('secret internal detail');
-      expect(error.stack).toMatch(/handler\.test\.ts/); // Powertools logs the stack with it
+      const fields = logged.mock.calls[0]?.[1] as unknown as { error?: Error } | undefined;
+      expect(fields?.error?.message).toContain('secret internal detail');
+      expect(fields?.error?.stack).toMatch(/handler\.test\.ts/); // Powertools logs the stack with it
     } finally {
       logged.mockRestore();
     }
