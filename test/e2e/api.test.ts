@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { embeddedPassword, embeddedUser, freePort } from '../../scripts/local-db.js';
 import { type ApiProcess, request, startApi } from '../support/api-process.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
@@ -142,6 +143,16 @@ describe('running npm start', () => {
   }, 120000);
 
   const embeddedOnly = external ? it.skip : it;
+
+  embeddedOnly('runs its embedded PostgreSQL on loopback only', async () => {
+    const client = new pg.Client({ connectionString: catsDatabase });
+    await client.connect();
+    try {
+      expect((await client.query('SHOW listen_addresses')).rows).toEqual([{ listen_addresses: '127.0.0.1' }]);
+    } finally {
+      await client.end();
+    }
+  });
 
   embeddedOnly(
     'says what happened when its PostgreSQL is killed, answers 503 meanwhile, and recovers on the next start',

@@ -40,6 +40,22 @@ function terminateWhileFrozen(pid: number): void {
   execFileSync(process.execPath, ['-e', script], { env: { ...process.env, URL: url, PID: String(pid) } });
 }
 
+it("connects with the tutorial's POSTGRES_* variables as well as with DATABASE_URL", async () => {
+  const parsed = new URL(url);
+  const handle = createDatabase(
+    readDatabaseSettings({
+      POSTGRES_HOST: parsed.hostname,
+      POSTGRES_PORT: parsed.port || '5432',
+      POSTGRES_USER: decodeURIComponent(parsed.username),
+      POSTGRES_PASSWORD: decodeURIComponent(parsed.password),
+      POSTGRES_DB: parsed.pathname.slice(1),
+    }),
+  );
+  handles.push(handle);
+  const { rows } = await sql<{ db: string }>`SELECT current_database() AS db`.execute(handle.db);
+  expect(rows).toEqual([{ db: parsed.pathname.slice(1) }]);
+});
+
 it('opens one connection per container by default', async () => {
   const handle = database();
   await Promise.all([1, 2, 3].map(() => sql`SELECT pg_sleep(0.05)`.execute(handle.db)));
