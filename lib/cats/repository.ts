@@ -4,7 +4,8 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { CatRow, Database } from '../db/schema.js';
-import { notFoundProblem } from '../http/problem.js';
+import { preconditionFailed } from '../http/conditional.js';
+import { type HttpProblem, notFoundProblem } from '../http/problem.js';
 import type { CatPatch, NewCat } from './schema.js';
 
 const catNotFound = (id: number) => () => notFoundProblem(`cat ${id}`);
@@ -42,15 +43,39 @@ export function insertCat(db: Kysely<Database>, cat: NewCat): Promise<CatRow> {
     .executeTakeFirstOrThrow();
 }
 
-export function updateCat(db: Kysely<Database>, id: number, patch: CatPatch): Promise<CatRow> {
-  return db
+/**
+ * `ifMatch`: the versions the client allows (from If-Match); the version check
+ * is part of the UPDATE itself, so two clients that read the same version
+ * cannot both write.
+ */
+export async function updateCat(
+  db: Kysely<Database>,
+  id: number,
+  patch: CatPatch,
+  ifMatch?: number[],
+): Promise<CatRow> {
+  if (ifMatch?.length === 0) throw await missingOrChanged(db, id, ifMatch);
+  let update = db
     .updateTable('cats')
-    .set({ ...patch, updated_at: sql<Date>`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow(catNotFound(id));
+    .set({ ...patch, updated_at: sql<Date>`now()`, version: sql<number>`version + 1` })
+    .where('id', '=', id);
+  if (ifMatch) update = update.where('version', 'in', ifMatch);
+  const row = await update.returningAll().executeTakeFirst();
+  if (!row) throw await missingOrChanged(db, id, ifMatch);
+  return row;
 }
 
-export async function deleteCat(db: Kysely<Database>, id: number): Promise<void> {
-  await db.deleteFrom('cats').where('id', '=', id).returning('id').executeTakeFirstOrThrow(catNotFound(id));
+export async function deleteCat(db: Kysely<Database>, id: number, ifMatch?: number[]): Promise<void> {
+  if (ifMatch?.length === 0) throw await missingOrChanged(db, id, ifMatch);
+  let remove = db.deleteFrom('cats').where('id', '=', id);
+  if (ifMatch) remove = remove.where('version', 'in', ifMatch);
+  const row = await remove.returning('id').executeTakeFirst();
+  if (!row) throw await missingOrChanged(db, id, ifMatch);
+}
+
+/** Why a conditional write touched no row: the cat is gone (404), or it changed (412). */
+async function missingOrChanged(db: Kysely<Database>, id: number, ifMatch?: number[]): Promise<HttpProblem> {
+  if (ifMatch === undefined) return catNotFound(id)();
+  const current = await db.selectFrom('cats').select('version').where('id', '=', id).executeTakeFirst();
+  return current ? preconditionFailed(`cat ${id}`, current.version) : catNotFound(id)();
 }

@@ -80,6 +80,8 @@ export interface Cat {
   name: string;
   price: number;
   breed: string;
+  /** Starts at 1 and grows with every change; the ETag is this number, quoted. */
+  version: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -90,6 +92,7 @@ export function toCat(row: CatRow): Cat {
     name: row.name,
     price: row.price,
     breed: row.breed,
+    version: row.version,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

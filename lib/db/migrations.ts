@@ -26,6 +26,19 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('cats').execute();
     },
   },
+  '2026_11_23_0002_add_cat_version': {
+    // Bumped by every update: the cat's ETag, so that conditional requests
+    // (If-Match) stop two clients from silently overwriting each other.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('cats')
+        .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('cats').dropColumn('version').execute();
+    },
+  },
 };
 
 export function migrator(db: Kysely<unknown>): Migrator {

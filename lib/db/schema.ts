@@ -6,6 +6,8 @@ export interface CatTable {
   name: string;
   price: number;
   breed: string;
+  /** Starts at 1, bumped by every update. */
+  version: Generated<number>;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, never, Date | string>;
 }

@@ -31,6 +31,7 @@ export const problemTypes = {
   validation: '/problems/validation-error',
   unsupportedMediaType: '/problems/unsupported-media-type',
   notFound: '/problems/not-found',
+  preconditionFailed: '/problems/precondition-failed',
   databaseUnavailable: '/problems/database-unavailable',
   internal: '/problems/internal-error',
 } as const;

@@ -16,7 +16,8 @@ import {
 
 const jsonMediaType = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
-function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+/** A request header by its lower-case name. */
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   // API Gateway's HTTP API lower-cases header names; other callers (tests, the
   // console's test events, `sls invoke`) may not.
   const headers = event.headers ?? {};

@@ -92,6 +92,19 @@ describe('the /cats routes over HTTP', () => {
   });
 });
 
+describe('conditional requests over HTTP', () => {
+  it('answers 304 to a matching If-None-Match and 412 to a stale If-Match', async () => {
+    const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Etag', price: 1, breed: 'e2e-etag' });
+    expect(created.headers.etag).toBe('"1"');
+    const cached = await request(api.baseUrl, 'GET', `/cats/${created.body.id}`, undefined, { 'if-none-match': '"1"' });
+    expect(cached.status).toBe(304);
+    await request(api.baseUrl, 'PATCH', `/cats/${created.body.id}`, { price: 2 }, { 'if-match': '"1"' });
+    const stale = await request(api.baseUrl, 'PATCH', `/cats/${created.body.id}`, { price: 3 }, { 'if-match': '"1"' });
+    expectProblem(stale, 412, 'if-match');
+    expect(stale.headers.etag).toBe('"2"');
+  });
+});
+
 describe('bad input over HTTP', () => {
   const cases: Array<[string, string, string, unknown, Record<string, string>, number, string | undefined]> = [
     ['malformed JSON', 'POST', '/cats', '{"name":', {}, 400, 'body'],

@@ -40,10 +40,12 @@ describe('POST /cats', () => {
       name: 'Tom',
       price: 1200,
       breed: 'tabby',
+      version: 1,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: reply.body.createdAt,
     });
     expect(reply.headers.location).toBe(`/cats/${reply.body.id}`);
+    expect(reply.headers.etag).toBe('"1"');
     const stored = await call(getCat, httpEvent('get-cat', { id: reply.body.id }));
     expect(stored.body).toEqual(reply.body);
   });
@@ -331,4 +333,100 @@ describe('DELETE /cats/{id}', () => {
     expectProblem(await call(deleteCat, httpEvent('delete-cat', { id: '1 OR 1=1' })), 400, 'id');
     expect(await catsTable()).toEqual(before);
   });
+});
+
+describe('conditional requests (ETag, If-Match, If-None-Match)', () => {
+  it('gives every representation an ETag that changes with each update', async () => {
+    const cat = await addCat();
+    const read = await call(getCat, httpEvent('get-cat', { id: cat.id }));
+    expect(read.headers.etag).toBe('"1"');
+    const changed = await call(updateCat, httpEvent('update-cat', { id: cat.id, body: { price: 1 } }));
+    expect(changed.headers.etag).toBe('"2"');
+    expect(changed.body.version).toBe(2);
+  });
+
+  it('answers GET with 304 and no body while If-None-Match still matches, and 200 once the cat changed', async () => {
+    const cat = await addCat();
+    const fresh = await call(getCat, httpEvent('get-cat', { id: cat.id, headers: { 'if-none-match': '"1"' } }));
+    expect(fresh.status).toBe(304);
+    expect(fresh.raw.body).toBeUndefined();
+    expect(fresh.headers.etag).toBe('"1"');
+    const weak = await call(getCat, httpEvent('get-cat', { id: cat.id, headers: { 'if-none-match': 'W/"0", W/"1"' } }));
+    expect(weak.status).toBe(304);
+    await call(updateCat, httpEvent('update-cat', { id: cat.id, body: { name: 'changed' } }));
+    const stale = await call(getCat, httpEvent('get-cat', { id: cat.id, headers: { 'if-none-match': '"1"' } }));
+    expect(stale.status).toBe(200);
+    expect(stale.body.name).toBe('changed');
+  });
+
+  it('applies a PATCH whose If-Match is the current ETag', async () => {
+    const cat = await addCat();
+    const reply = await call(
+      updateCat,
+      httpEvent('update-cat', { id: cat.id, body: { price: 7 }, headers: { 'if-match': '"1"' } }),
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body.price).toBe(7);
+  });
+
+  it('refuses a PATCH based on a stale ETag with 412 and the current ETag, changing nothing', async () => {
+    const cat = await addCat();
+    await call(updateCat, httpEvent('update-cat', { id: cat.id, body: { price: 2 } }));
+    const before = await catsTable();
+    const reply = await call(
+      updateCat,
+      httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': '"1"' } }),
+    );
+    expectProblem(reply, 412, 'if-match');
+    expect(reply.headers.etag).toBe('"2"');
+    expect(await catsTable()).toEqual(before);
+  });
+
+  it('lets exactly one of two clients that read the same version write', async () => {
+    const cat = await addCat();
+    const edit = (price: number) =>
+      call(updateCat, httpEvent('update-cat', { id: cat.id, body: { price }, headers: { 'if-match': '"1"' } }));
+    const replies = await Promise.all([edit(10), edit(20)]);
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 412]);
+    const winner = replies.find((r) => r.status === 200);
+    expect((await call(getCat, httpEvent('get-cat', { id: cat.id }))).body.price).toBe(winner?.body.price);
+  });
+
+  it('treats a weak or unknown tag in If-Match as not matching (strong comparison)', async () => {
+    const cat = await addCat();
+    for (const ifMatch of ['W/"1"', '"abc"', '"99"']) {
+      const reply = await call(
+        updateCat,
+        httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': ifMatch } }),
+      );
+      expectProblem(reply, 412);
+    }
+  });
+
+  it('answers 404, not 412, for a conditional write to a cat that does not exist', async () => {
+    const reply = await call(deleteCat, httpEvent('delete-cat', { id: 2147483645, headers: { 'if-match': '"1"' } }));
+    expectProblem(reply, 404);
+  });
+
+  it('deletes only with the current ETag when If-Match is sent, or with *', async () => {
+    const cat = await addCat();
+    await call(updateCat, httpEvent('update-cat', { id: cat.id, body: { price: 2 } }));
+    expectProblem(await call(deleteCat, httpEvent('delete-cat', { id: cat.id, headers: { 'if-match': '"1"' } })), 412);
+    expect((await call(getCat, httpEvent('get-cat', { id: cat.id }))).status).toBe(200);
+    expect((await call(deleteCat, httpEvent('delete-cat', { id: cat.id, headers: { 'if-match': '*' } }))).status).toBe(
+      204,
+    );
+  });
+
+  it.each(['1', '"unterminated', 'W/1', '"a" "b"'])(
+    'rejects the malformed If-Match %j with a 400 naming the header',
+    async (ifMatch) => {
+      const cat = await addCat();
+      const reply = await call(
+        updateCat,
+        httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': ifMatch } }),
+      );
+      expectProblem(reply, 400, 'if-match');
+    },
+  );
 });

@@ -118,9 +118,10 @@ describe('toCat', () => {
   it('renames columns to camelCase and writes times as ISO 8601', () => {
     const created = new Date('2024-01-02T03:04:05.678Z');
     const updated = new Date('2024-02-03T04:05:06.789Z');
-    expect(toCat({ id: 7, ...cat, created_at: created, updated_at: updated })).toEqual({
+    expect(toCat({ id: 7, ...cat, version: 3, created_at: created, updated_at: updated })).toEqual({
       id: 7,
       ...cat,
+      version: 3,
       createdAt: '2024-01-02T03:04:05.678Z',
       updatedAt: '2024-02-03T04:05:06.789Z',
     });
