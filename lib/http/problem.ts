@@ -30,6 +30,7 @@ export interface ProblemBody {
 export const problemTypes = {
   validation: '/problems/validation-error',
   unsupportedMediaType: '/problems/unsupported-media-type',
+  payloadTooLarge: '/problems/payload-too-large',
   notFound: '/problems/not-found',
   preconditionFailed: '/problems/precondition-failed',
   databaseUnavailable: '/problems/database-unavailable',

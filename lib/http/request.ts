@@ -14,6 +14,8 @@ import {
   validationProblem,
 } from './problem.js';
 
+export const maxBodyBytes = 16 * 1024;
+
 const jsonMediaType = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
 /** A request header by its lower-case name. */
@@ -36,7 +38,19 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
       [{ field: 'content-type', in: 'header', detail: 'must be application/json' }],
     );
   }
-  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : Buffer.from(event.body ?? '', 'utf8');
+  // Refused before parsing: a cat is a few hundred bytes, and JSON.parse of a
+  // large or deeply nested document is work an attacker should not get for free.
+  if (bytes.length > maxBodyBytes) {
+    throw new HttpProblem(
+      413,
+      problemTypes.payloadTooLarge,
+      'Request body too large',
+      `body is ${bytes.length} bytes; the limit is ${maxBodyBytes}`,
+      [fieldError('body', [], `must be at most ${maxBodyBytes} bytes`)],
+    );
+  }
+  const text = bytes.toString('utf8');
   if (text.trim() === '') {
     throw validationProblem([fieldError('body', [], 'is required: send a JSON object')]);
   }

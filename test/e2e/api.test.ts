@@ -92,6 +92,17 @@ describe('the /cats routes over HTTP', () => {
   });
 });
 
+describe('response headers over HTTP', () => {
+  it('sends security headers and an x-request-id matching the problem body', async () => {
+    const reply = await request(api.baseUrl, 'GET', '/cats/2147483640');
+    expect(reply.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'strict-transport-security': expect.stringMatching(/^max-age=\d+/),
+      'x-request-id': reply.body.requestId,
+    });
+  });
+});
+
 describe('conditional requests over HTTP', () => {
   it('answers 304 to a matching If-None-Match and 412 to a stale If-Match', async () => {
     const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Etag', price: 1, breed: 'e2e-etag' });

@@ -132,6 +132,24 @@ describe('bad input to POST /cats', () => {
     },
   );
 
+  it('refuses a body over 16 KiB with 413 before parsing it, and takes one of exactly 16 KiB', async () => {
+    const before = await catsTable();
+    const json = JSON.stringify({ name: 'Big', price: 1, breed: 'x' });
+    const tooBig = await call(
+      createCat,
+      httpEvent('create-cat', { rawBody: json + ' '.repeat(16 * 1024 - json.length + 1) }),
+    );
+    expectProblem(tooBig, 413, 'body');
+    expect(await catsTable()).toEqual(before);
+    const deepTooBig = await call(createCat, httpEvent('create-cat', { rawBody: '['.repeat(20000) }));
+    expectProblem(deepTooBig, 413, 'body');
+    const atLimit = await call(
+      createCat,
+      httpEvent('create-cat', { rawBody: json + ' '.repeat(16 * 1024 - json.length) }),
+    );
+    expect(atLimit.status).toBe(201);
+  });
+
   it('lists every field at fault in one answer', async () => {
     const reply = await call(createCat, httpEvent('create-cat', { body: { name: '', price: -5 } }));
     expectProblem(reply, 400);

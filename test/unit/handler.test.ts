@@ -8,11 +8,55 @@ describe('httpRoute', () => {
   it('shapes a reply as a JSON API Gateway result', async () => {
     const handler = httpRoute(async () => ({ status: 201, body: { ok: true }, headers: { location: '/x' } }));
     const reply = await call(handler, httpEvent('create-cat'));
-    expect(reply.raw).toEqual({
-      statusCode: 201,
-      headers: { 'content-type': 'application/json', location: '/x' },
-      body: '{"ok":true}',
-    });
+    expect(reply.status).toBe(201);
+    expect(reply.raw.body).toBe('{"ok":true}');
+    expect(reply.headers).toMatchObject({ 'content-type': 'application/json', location: '/x' });
+  });
+
+  it('adds security headers and the request id to every response, errors included', async () => {
+    const ok = await call(
+      httpRoute(async () => ({ status: 200, body: {} })),
+      httpEvent('get-cat'),
+    );
+    const failed = await call(
+      httpRoute(async () => {
+        throw new Error('boom');
+      }),
+      httpEvent('get-cat'),
+    );
+    for (const reply of [ok, failed]) {
+      expect(reply.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'strict-transport-security': 'max-age=15552000',
+        'x-request-id': expect.stringMatching(/^test-request-\d+$/),
+      });
+      expect(Object.values(reply.raw.headers ?? {})).not.toContain(undefined);
+      expect(reply.headers['reporting-endpoints']).toBeUndefined();
+    }
+    expect(failed.headers['x-request-id']).toBe(failed.body.requestId);
+  });
+
+  it('logs one line per request with its id, route, status and duration', async () => {
+    const logged = jest.spyOn(logger, 'info').mockImplementation(() => {});
+    try {
+      await call(
+        httpRoute(async () => ({ status: 204 })),
+        httpEvent('delete-cat'),
+      );
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged).toHaveBeenCalledWith(
+        'request',
+        expect.objectContaining({
+          requestId: expect.any(String),
+          route: 'DELETE /cats/{id}',
+          status: 204,
+          durationMs: expect.any(Number),
+        }),
+      );
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('answers an unexpected error with a generic 500 and logs it in full on the server only', async () => {
