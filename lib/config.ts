@@ -94,3 +94,8 @@ export function readDatabaseSettings(env: Env = process.env): DatabaseSettings {
     validateAfterIdleMs: integer(env, 'DB_VALIDATE_AFTER_IDLE_MS', 5000, 0, 3600000),
   };
 }
+
+/** How long an Idempotency-Key is remembered (IDEMPOTENCY_TTL_SECONDS, default 24 h). */
+export function readIdempotencyTtlSeconds(env: Env = process.env): number {
+  return integer(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 60 * 60, 1, 30 * 24 * 60 * 60);
+}

@@ -39,6 +39,30 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('cats').dropColumn('version').execute();
     },
   },
+  '2026_11_23_0003_create_idempotency_keys': {
+    // Responses to POSTs sent with an Idempotency-Key, written in the same
+    // transaction as the cat they created, so a retry replays the response.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('key', 'varchar(255)', (col) => col.primaryKey())
+        .addColumn('fingerprint', 'char(64)', (col) => col.notNull())
+        .addColumn('status', 'integer', (col) => col.notNull())
+        .addColumn('headers', 'jsonb', (col) => col.notNull())
+        .addColumn('body', 'jsonb')
+        .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+        .addColumn('expires_at', 'timestamptz', (col) => col.notNull())
+        .execute();
+      await db.schema
+        .createIndex('idempotency_keys_expires_at_idx')
+        .on('idempotency_keys')
+        .column('expires_at')
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('idempotency_keys').execute();
+    },
+  },
 };
 
 export function migrator(db: Kysely<unknown>): Migrator {

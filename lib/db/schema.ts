@@ -12,8 +12,21 @@ export interface CatTable {
   updated_at: ColumnType<Date, never, Date | string>;
 }
 
+/** Table `idempotency_keys`: the stored response of a POST sent with an Idempotency-Key. */
+export interface IdempotencyKeyTable {
+  key: string;
+  /** SHA-256 (hex) of the request it answered. */
+  fingerprint: string;
+  status: number;
+  headers: ColumnType<Record<string, string>, string, string>;
+  body: ColumnType<unknown, string | null, string | null>;
+  created_at: ColumnType<Date, never, never>;
+  expires_at: ColumnType<Date, Date, Date>;
+}
+
 export interface Database {
   cats: CatTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 export type CatRow = Selectable<CatTable>;

@@ -33,6 +33,8 @@ export const problemTypes = {
   payloadTooLarge: '/problems/payload-too-large',
   notFound: '/problems/not-found',
   preconditionFailed: '/problems/precondition-failed',
+  idempotencyInFlight: '/problems/idempotency-key-in-use',
+  idempotencyKeyReused: '/problems/idempotency-key-reused',
   databaseUnavailable: '/problems/database-unavailable',
   internal: '/problems/internal-error',
 } as const;
