@@ -13,7 +13,7 @@ export const handler = httpRoute(async (event) => {
   // The tutorial's route answers a bare array, so the next page travels in an
   // RFC 8288 Link header instead of the body.
   if (page.nextCursor === null) return { status: 200, body: page.items };
-  const next = new URLSearchParams({ limit: String(query.limit), ...(query.breed ? { breed: query.breed } : {}) });
+  const next = new URLSearchParams({ ...queryParameters(event), limit: String(query.limit) } as Record<string, string>);
   next.set('cursor', page.nextCursor);
   return { status: 200, body: page.items, headers: { link: `<${event.rawPath}?${next}>; rel="next"` } };
 });

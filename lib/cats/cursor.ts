@@ -1,31 +1,43 @@
 /**
  * Keyset pagination cursors: opaque to clients (base64url of a small JSON
- * document), carrying the last id of a page and the filter the page was listed
- * with, so a cursor cannot be replayed against a different listing.
+ * document) and bound to the listing they were issued for (sort, order,
+ * filters), so a cursor cannot be replayed against a different one. They hold
+ * the last row's sort key and id: the next page starts strictly after that
+ * pair, which stays correct across ties and concurrent inserts and deletes.
  */
 import { z } from 'zod';
 import { fieldProblem } from '../http/problem.js';
-import { maxId } from './schema.js';
+import { maxId, type SortKey, sortKeys } from './schema.js';
+
+export interface Listing {
+  sort: SortKey;
+  order: 'asc' | 'desc';
+  /** The filters, normalised (see listingFilter in ./list.ts). */
+  filter: string;
+}
+
+export interface Position {
+  /** The last row's sort key, as text (Postgres casts it back). */
+  key: string;
+  id: number;
+}
 
 const cursorSchema = z.strictObject({
-  v: z.literal(1),
-  after: z.number().int().min(0).max(maxId),
-  breed: z.string().nullable(),
+  v: z.literal(2),
+  s: z.enum(sortKeys),
+  o: z.enum(['asc', 'desc']),
+  f: z.string().max(600),
+  k: z.string().max(500),
+  i: z.number().int().min(1).max(maxId),
 });
 
-export interface Cursor {
-  /** The id of the last cat of the previous page. */
-  after: number;
-  /** The `breed` filter the listing was made with, or null. */
-  breed: string | null;
+export function encodeCursor(listing: Listing, position: Position): string {
+  const document = { v: 2, s: listing.sort, o: listing.order, f: listing.filter, k: position.key, i: position.id };
+  return Buffer.from(JSON.stringify(document)).toString('base64url');
 }
 
-export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, ...cursor })).toString('base64url');
-}
-
-/** Decodes a cursor from a query string, or throws a 400 naming `cursor`. */
-export function decodeCursor(raw: string, expectedBreed: string | null): Cursor {
+/** The position a cursor points at, or a 400 naming `cursor`. */
+export function decodeCursor(raw: string, listing: Listing): Position {
   let decoded: unknown;
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
@@ -35,12 +47,13 @@ export function decodeCursor(raw: string, expectedBreed: string | null): Cursor 
   }
   const parsed = cursorSchema.safeParse(decoded);
   if (!parsed.success) throw fieldProblem('query', 'cursor', 'is not a cursor this API issued');
-  if (parsed.data.breed !== expectedBreed) {
+  const { s, o, f, k, i } = parsed.data;
+  if (s !== listing.sort || o !== listing.order || f !== listing.filter) {
     throw fieldProblem(
       'query',
       'cursor',
-      'was issued for a different breed filter; send the same breed as the first page',
+      'was issued for a different listing: send the same sort, order and filters as for the first page',
     );
   }
-  return { after: parsed.data.after, breed: parsed.data.breed };
+  return { key: k, id: i };
 }

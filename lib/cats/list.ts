@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, type Listing } from './cursor.js';
 import { listCats } from './repository.js';
 import { type Cat, type ListQuery, toCat } from './schema.js';
 
@@ -10,14 +10,19 @@ export interface CatList {
   nextCursor: string | null;
 }
 
-/** One page of cats in id order, after the cursor's position. */
+function listingOf(query: ListQuery): Listing {
+  const { breed, minPrice, maxPrice, name } = query;
+  return { sort: query.sort, order: query.order, filter: JSON.stringify([breed, minPrice, maxPrice, name]) };
+}
+
+/** One page of cats in the requested order, after the cursor's position. */
 export async function listCatPage(db: Kysely<Database>, query: ListQuery): Promise<CatList> {
-  const breed = query.breed ?? null;
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, breed).after;
-  const page = await listCats(db, { limit: query.limit, after, breed: query.breed });
+  const listing = listingOf(query);
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, listing);
+  const page = await listCats(db, { ...query, after });
   const last = page.rows.at(-1);
   return {
     items: page.rows.map(toCat),
-    nextCursor: page.hasMore && last ? encodeCursor({ after: last.id, breed }) : null,
+    nextCursor: page.hasMore && last ? encodeCursor(listing, { key: last.cursor_key, id: last.id }) : null,
   };
 }

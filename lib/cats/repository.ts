@@ -6,28 +6,70 @@ import { type Kysely, sql } from 'kysely';
 import type { CatRow, Database } from '../db/schema.js';
 import { preconditionFailed } from '../http/conditional.js';
 import { type HttpProblem, notFoundProblem } from '../http/problem.js';
-import type { CatPatch, NewCat } from './schema.js';
+import type { CatPatch, NewCat, SortKey } from './schema.js';
 
 const catNotFound = (id: number) => () => notFoundProblem(`cat ${id}`);
 
 export interface CatPage {
-  rows: CatRow[];
+  /** Each row with its sort key as text, for the next page's cursor. */
+  rows: Array<CatRow & { cursor_key: string }>;
   hasMore: boolean;
 }
 
-export async function listCats(
-  db: Kysely<Database>,
-  options: { limit: number; after?: number; breed?: string },
-): Promise<CatPage> {
+export interface ListOptions {
+  limit: number;
+  sort: SortKey;
+  order: 'asc' | 'desc';
+  /** Start strictly after this (sort key, id) pair. */
+  after?: { key: string; id: number };
+  breed?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  /** Case-insensitive name prefix. */
+  name?: string;
+}
+
+const sortColumns = { id: 'id', name: 'name', price: 'price', createdAt: 'created_at' } as const;
+// The cursor carries the key as text; cast it back to the column's type so the
+// comparison is the column's own (created_at keeps its microseconds, which a
+// JavaScript Date would lose).
+const keyTypes = { id: sql`integer`, name: sql`text`, price: sql`integer`, createdAt: sql`timestamptz` } as const;
+
+/** Escapes LIKE's metacharacters so a name prefix matches literally. */
+const likePrefix = (prefix: string) => `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The listing query: keyset pagination on (sort key, id), both in the same
+ * direction, so every combination of sort and filters walks an index (see the
+ * indexes in ../db/migrations.ts) and a deep page costs what the first does.
+ */
+export function listCatsQuery(db: Kysely<Database>, options: ListOptions) {
+  const column = sortColumns[options.sort];
+  const direction = options.order;
   let query = db
     .selectFrom('cats')
     .selectAll()
-    .orderBy('id')
+    .select(sql<string>`${sql.ref(column)}::text`.as('cursor_key'))
+    .orderBy(column, direction)
+    .orderBy('id', direction)
     // One extra row tells whether another page exists without a count(*).
     .limit(options.limit + 1);
-  if (options.after !== undefined) query = query.where('id', '>', options.after);
+  if (options.after) {
+    const { key, id } = options.after;
+    const comparison = direction === 'asc' ? sql`>` : sql`<`;
+    query = query.where(
+      sql<boolean>`(${sql.ref(column)}, id) ${comparison} (CAST(${key} AS ${keyTypes[options.sort]}), ${id})`,
+    );
+  }
   if (options.breed !== undefined) query = query.where('breed', '=', options.breed);
-  const rows = await query.execute();
+  if (options.minPrice !== undefined) query = query.where('price', '>=', options.minPrice);
+  if (options.maxPrice !== undefined) query = query.where('price', '<=', options.maxPrice);
+  if (options.name !== undefined) query = query.where(sql<boolean>`lower(name) LIKE ${likePrefix(options.name)}`);
+  return query;
+}
+
+export async function listCats(db: Kysely<Database>, options: ListOptions): Promise<CatPage> {
+  const rows = await listCatsQuery(db, options).execute();
   return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
 }
 

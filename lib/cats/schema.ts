@@ -62,16 +62,36 @@ export const catIdSchema = z.object({
 export const defaultPageSize = 20;
 export const maxPageSize = 100;
 
-export const listQuerySchema = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${maxPageSize}`)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= maxPageSize, `must be an integer from 1 to ${maxPageSize}`)
-    .default(defaultPageSize),
-  cursor: z.string().max(500, 'is not a cursor this API issued').optional(),
-  breed: text.optional(),
-});
+const priceParameter = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,9})$/, `must be an integer from 0 to ${maxPrice}`)
+  .transform(Number)
+  .refine((n) => n <= maxPrice, `must be an integer from 0 to ${maxPrice}`);
+
+export const sortKeys = ['id', 'name', 'price', 'createdAt'] as const;
+export type SortKey = (typeof sortKeys)[number];
+
+export const listQuerySchema = z
+  .strictObject({
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${maxPageSize}`)
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= maxPageSize, `must be an integer from 1 to ${maxPageSize}`)
+      .default(defaultPageSize),
+    cursor: z.string().max(1000, 'is not a cursor this API issued').optional(),
+    sort: z.enum(sortKeys, { error: `must be one of ${sortKeys.join(', ')}` }).default('id'),
+    order: z.enum(['asc', 'desc'], { error: 'must be asc or desc' }).default('asc'),
+    breed: text.optional(),
+    minPrice: priceParameter.optional(),
+    maxPrice: priceParameter.optional(),
+    /** Case-insensitive prefix of the name. */
+    name: text.optional(),
+  })
+  .refine((q) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice, {
+    message: 'must not be less than minPrice',
+    path: ['maxPrice'],
+  });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 /** The cat as clients see it: camelCase, ISO 8601 times. */

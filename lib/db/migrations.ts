@@ -63,6 +63,30 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('idempotency_keys').execute();
     },
   },
+  '2026_11_23_0004_index_cat_listings': {
+    // One index per sort key, alone and after breed, each ending in id (the
+    // keyset tie-breaker), so every sort and filter combination of GET /cats
+    // is an index scan that stops after one page, however large the table.
+    async up(db: Kysely<unknown>) {
+      for (const column of ['name', 'price', 'created_at']) {
+        await db.schema.createIndex(`cats_${column}_id_idx`).on('cats').columns([column, 'id']).execute();
+        await db.schema
+          .createIndex(`cats_breed_${column}_id_idx`)
+          .on('cats')
+          .columns(['breed', column, 'id'])
+          .execute();
+      }
+      // Case-insensitive name prefix search: lower(name) LIKE 'abc%'.
+      await sql`CREATE INDEX cats_name_prefix_idx ON cats (lower(name) text_pattern_ops)`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      for (const column of ['name', 'price', 'created_at']) {
+        await db.schema.dropIndex(`cats_${column}_id_idx`).execute();
+        await db.schema.dropIndex(`cats_breed_${column}_id_idx`).execute();
+      }
+      await db.schema.dropIndex('cats_name_prefix_idx').execute();
+    },
+  },
 };
 
 export function migrator(db: Kysely<unknown>): Migrator {

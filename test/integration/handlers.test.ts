@@ -237,7 +237,12 @@ describe('GET /cats', () => {
     ['cursor', { cursor: Buffer.from('{"v":2,"after":1,"breed":null}').toString('base64url') }],
     ['cursor', { cursor: 'x'.repeat(600) }],
     ['breed', { breed: 'b'.repeat(101) }],
-    ['sort', { sort: 'name' }],
+    ['sort', { sort: 'breed' }],
+    ['order', { order: 'up' }],
+    ['minPrice', { minPrice: '-1' }],
+    ['maxPrice', { maxPrice: '1.5' }],
+    ['maxPrice', { minPrice: '10', maxPrice: '9' }],
+    ['name', { name: '' }],
   ])('rejects a bad %s parameter with a 400 naming it', async (field, query) => {
     expectProblem(await call(listCats, httpEvent('list-cats', { query })), 400, field);
   });
@@ -250,6 +255,86 @@ describe('GET /cats', () => {
     const replay = await call(
       listCats,
       httpEvent('list-cats', { query: { limit: '1', cursor: first.body.nextCursor } }),
+    );
+    expectProblem(replay, 400, 'cursor');
+  });
+});
+
+describe('GET /cats sorted and filtered', () => {
+  /** Every page of a listing, following nextCursor. */
+  async function allPages(query: Record<string, string>) {
+    const items = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await call(
+        listCats,
+        httpEvent('list-cats', { query: { ...query, ...(cursor ? { cursor } : {}) } }),
+      );
+      expect(reply.status).toBe(200);
+      items.push(...reply.body.items);
+      cursor = reply.body.nextCursor;
+    } while (cursor !== null);
+    return items;
+  }
+
+  const compare = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
+
+  it.each([
+    ['name', 'asc'],
+    ['name', 'desc'],
+    ['price', 'asc'],
+    ['price', 'desc'],
+    ['createdAt', 'asc'],
+    ['createdAt', 'desc'],
+    ['id', 'desc'],
+  ])('pages through cats sorted by %s %s, ties broken by id, none skipped or repeated', async (sort, order) => {
+    const breed = uniqueBreed();
+    // Duplicate names and prices: the tie-breaker has to work across pages.
+    for (const [name, price] of [
+      ['b', 2],
+      ['a', 2],
+      ['b', 1],
+      ['c', 3],
+      ['a', 2],
+      ['b', 2],
+      ['a', 1],
+    ] as const) {
+      await addCat({ breed, name, price });
+    }
+    const items = await allPages({ breed, sort, order, limit: '2' });
+    const key = (c: { id: number; name: string; price: number; createdAt: string }) =>
+      sort === 'name' ? c.name : sort === 'price' ? c.price : sort === 'createdAt' ? c.createdAt : c.id;
+    const expected = [...items].sort((x, y) => {
+      const byKey = compare(key(x), key(y)) || compare(x.id, y.id);
+      return order === 'asc' ? byKey : -byKey;
+    });
+    expect(items).toHaveLength(7);
+    expect(new Set(items.map((c) => c.id)).size).toBe(7);
+    expect(items).toEqual(expected);
+  });
+
+  it('filters by price range, inclusive at both ends', async () => {
+    const breed = uniqueBreed();
+    for (const price of [5, 10, 15, 20, 25]) await addCat({ breed, price });
+    const items = await allPages({ breed, minPrice: '10', maxPrice: '20', limit: '1' });
+    expect(items.map((c) => c.price)).toEqual([10, 15, 20]);
+  });
+
+  it('finds cats by a case-insensitive name prefix, taking % and _ literally', async () => {
+    const breed = uniqueBreed();
+    for (const name of ['Tom', 'tommy', 'Tim', 'atom', '50%_off', '50xyoff']) await addCat({ breed, name });
+    expect((await allPages({ breed, name: 'TOM' })).map((c) => c.name)).toEqual(['Tom', 'tommy']);
+    expect((await allPages({ breed, name: '50%_' })).map((c) => c.name)).toEqual(['50%_off']);
+  });
+
+  it('rejects a cursor used with another sort than it was issued for', async () => {
+    const breed = uniqueBreed();
+    await addCat({ breed });
+    await addCat({ breed });
+    const first = await call(listCats, httpEvent('list-cats', { query: { breed, sort: 'price', limit: '1' } }));
+    const replay = await call(
+      listCats,
+      httpEvent('list-cats', { query: { breed, sort: 'name', limit: '1', cursor: first.body.nextCursor } }),
     );
     expectProblem(replay, 400, 'cursor');
   });

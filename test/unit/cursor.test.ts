@@ -1,12 +1,13 @@
-import { type Cursor, decodeCursor, encodeCursor } from '../../lib/cats/cursor.js';
+import { decodeCursor, encodeCursor, type Listing, type Position } from '../../lib/cats/cursor.js';
 import { HttpProblem } from '../../lib/http/problem.js';
 
 const encodeRaw = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const byId: Listing = { sort: 'id', order: 'asc', filter: '[null,null,null,null]' };
 
 /** Calls decodeCursor expecting it to throw, and returns what it threw. */
-function rejection(raw: string, breed: string | null = null): HttpProblem {
+function rejection(raw: string, listing: Listing = byId): HttpProblem {
   try {
-    decodeCursor(raw, breed);
+    decodeCursor(raw, listing);
   } catch (error) {
     expect(error).toBeInstanceOf(HttpProblem);
     return error as HttpProblem;
@@ -15,51 +16,58 @@ function rejection(raw: string, breed: string | null = null): HttpProblem {
 }
 
 describe('cursor', () => {
-  it.each<Cursor>([
-    { after: 0, breed: null },
-    { after: 42, breed: 'bengal' },
-    { after: 2147483647, breed: 'Maine Coon 🐱 ünïcode' },
-  ])('decodes what it encoded: %p', (cursor) => {
-    expect(decodeCursor(encodeCursor(cursor), cursor.breed)).toEqual(cursor);
+  it.each<[Listing, Position]>([
+    [byId, { key: '1', id: 1 }],
+    [
+      { sort: 'name', order: 'desc', filter: '["bengal",null,null,"to"]' },
+      { key: 'Maine Coon 🐱 ünïcode', id: 42 },
+    ],
+    [
+      { sort: 'createdAt', order: 'asc', filter: '[]' },
+      { key: '2026-11-23 20:07:57.901234+00', id: 2147483647 },
+    ],
+  ])('decodes what it encoded for the same listing: %j', (listing, position) => {
+    expect(decodeCursor(encodeCursor(listing, position), listing)).toEqual(position);
   });
 
   it('is opaque and URL-safe', () => {
-    expect(encodeCursor({ after: 123, breed: 'a/b+c?d=e' })).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(encodeCursor(byId, { key: 'a/b+c?d=e', id: 123 })).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
-  const valid = encodeCursor({ after: 5, breed: null });
+  const valid = encodeCursor(byId, { key: '5', id: 5 });
+  const document = { v: 2, s: 'id', o: 'asc', f: byId.filter, k: '5', i: 5 };
 
   it.each([
     ['empty', ''],
     ['not base64url', 'abc$%^'],
-    ['padded standard base64', `${Buffer.from('{"v":1,"after":5,"breed":null}').toString('base64')}=`],
+    ['padded standard base64', `${Buffer.from(JSON.stringify(document)).toString('base64')}=`],
     ['garbage that decodes to no JSON', 'abcdefgh'],
     ['truncated', valid.slice(0, -2)],
     ['a JSON number', encodeRaw(5)],
     ['JSON null', encodeRaw(null)],
-    ['another version', encodeRaw({ v: 2, after: 5, breed: null })],
-    ['a negative id', encodeRaw({ v: 1, after: -1, breed: null })],
-    ['an id beyond the integer range', encodeRaw({ v: 1, after: 2147483648, breed: null })],
-    ['a fractional id', encodeRaw({ v: 1, after: 1.5, breed: null })],
-    ['an id as a string', encodeRaw({ v: 1, after: '5', breed: null })],
-    ['an extra member', encodeRaw({ v: 1, after: 5, breed: null, admin: true })],
-    ['no breed member', encodeRaw({ v: 1, after: 5 })],
+    ['another version', encodeRaw({ ...document, v: 1 })],
+    ['a negative id', encodeRaw({ ...document, i: -1 })],
+    ['an id beyond the integer range', encodeRaw({ ...document, i: 2147483648 })],
+    ['a fractional id', encodeRaw({ ...document, i: 1.5 })],
+    ['an id as a string', encodeRaw({ ...document, i: '5' })],
+    ['an unknown sort', encodeRaw({ ...document, s: 'breed' })],
+    ['an extra member', encodeRaw({ ...document, admin: true })],
+    ['no key member', encodeRaw({ v: 2, s: 'id', o: 'asc', f: byId.filter, i: 5 })],
   ])('rejects a cursor that is %s with a 400 naming cursor', (_label, raw) => {
     const problem = rejection(raw);
     expect(problem.status).toBe(400);
     expect(problem.errors).toEqual([{ field: 'cursor', in: 'query', detail: 'is not a cursor this API issued' }]);
   });
 
-  it.each([
-    ['a breed', 'bengal', null],
-    ['no breed', null, 'bengal'],
-    ['another breed', 'bengal', 'siamese'],
-    ['a breed differing in case', 'bengal', 'Bengal'],
-  ])('rejects a cursor issued for %s when listing another filter', (_label, issuedFor, listing) => {
-    const problem = rejection(encodeCursor({ after: 5, breed: issuedFor }), listing);
+  it.each<[string, Listing]>([
+    ['another sort', { ...byId, sort: 'price' }],
+    ['another order', { ...byId, order: 'desc' }],
+    ['other filters', { ...byId, filter: '["bengal",null,null,null]' }],
+  ])('rejects a cursor used with %s than it was issued for', (_label, listing) => {
+    const problem = rejection(valid, listing);
     expect(problem.status).toBe(400);
     expect(problem.errors?.[0]?.field).toBe('cursor');
-    expect(problem.detail).toMatch(/different breed filter/);
+    expect(problem.detail).toMatch(/different listing/);
   });
 
   it('does not echo the raw cursor back in its problem', () => {

@@ -93,8 +93,8 @@ describe('catIdSchema', () => {
 });
 
 describe('listQuerySchema', () => {
-  it('defaults limit to 20 when it is absent', () => {
-    expect(listQuerySchema.parse({})).toEqual({ limit: 20 });
+  it('defaults to 20 cats in ascending id order', () => {
+    expect(listQuerySchema.parse({})).toEqual({ limit: 20, sort: 'id', order: 'asc' });
   });
 
   it.each([
