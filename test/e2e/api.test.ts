@@ -92,6 +92,14 @@ describe('the /cats routes over HTTP', () => {
   });
 });
 
+describe('the OpenAPI document over HTTP', () => {
+  it('is served at /openapi.json', async () => {
+    const reply = await request(api.baseUrl, 'GET', '/openapi.json');
+    expect(reply.status).toBe(200);
+    expect(reply.body.paths['/cats/{id}']).toBeDefined();
+  });
+});
+
 describe('response headers over HTTP', () => {
   it('sends security headers and an x-request-id matching the problem body', async () => {
     const reply = await request(api.baseUrl, 'GET', '/cats/2147483640');

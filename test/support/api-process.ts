@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/local-db.js';
+import { expectMatchesContract, pathTemplate } from './contract.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -107,5 +108,9 @@ export async function request(
   } catch {
     // Not JSON: keep the text so an assertion can show it.
   }
-  return { status: response.status, headers: Object.fromEntries(response.headers), body: parsed };
+  const reply = { status: response.status, headers: Object.fromEntries(response.headers), body: parsed };
+  // Every documented route's answer over HTTP must match the OpenAPI document too.
+  const template = pathTemplate(new URL(path, baseUrl).pathname);
+  if (template) expectMatchesContract(method, template, reply);
+  return reply;
 }

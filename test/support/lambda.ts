@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { HttpHandler } from '../../lib/http/handler.js';
+import { expectMatchesContract } from './contract.js';
 
 export type Fixture =
   | 'list-cats'
@@ -80,8 +81,21 @@ export interface Reply {
   raw: APIGatewayProxyStructuredResultV2;
 }
 
-export async function call(handler: HttpHandler, event: APIGatewayProxyEventV2): Promise<Reply> {
+/**
+ * Invokes a handler and checks its response against the OpenAPI document
+ * (`contract: false` for handlers that are not API routes, in unit tests).
+ */
+export async function call(
+  handler: HttpHandler,
+  event: APIGatewayProxyEventV2,
+  { contract = true }: { contract?: boolean } = {},
+): Promise<Reply> {
   const raw = await handler(event, lambdaContext());
   const headers = Object.fromEntries(Object.entries(raw.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-  return { status: raw.statusCode ?? 200, headers, body: raw.body ? JSON.parse(raw.body) : undefined, raw };
+  const reply = { status: raw.statusCode ?? 200, headers, body: raw.body ? JSON.parse(raw.body) : undefined, raw };
+  if (contract) {
+    const [method = '', template = ''] = event.routeKey.split(' ');
+    expectMatchesContract(method, template, reply);
+  }
+  return reply;
 }

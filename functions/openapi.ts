@@ -1,0 +1,11 @@
+/** GET /openapi.json: the OpenAPI 3.1 document of this API, generated from its schemas. */
+import { httpRoute } from '../lib/http/handler.js';
+import { openApiDocument } from '../lib/openapi.js';
+
+let document: ReturnType<typeof openApiDocument> | undefined;
+
+export const handler = httpRoute(async () => {
+  // Built on first use, not at start, and then kept for the container's life.
+  document ??= openApiDocument();
+  return { status: 200, body: document };
+});

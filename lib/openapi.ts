@@ -1,0 +1,255 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate
+ * requests, so the docs cannot describe input the API would refuse. Response
+ * schemas are written here; the test suite checks every response it sees
+ * against this document (test/support/contract.ts), so they cannot drift
+ * either. Only the `openapi` function imports this module.
+ */
+import { z } from 'zod';
+import { catPatchSchema, listQuerySchema, maxId, maxPrice, newCatSchema } from './cats/schema.js';
+import { maxBodyBytes } from './http/request.js';
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const catSchema = z.object({
+  id: z.number().int().min(1).max(maxId),
+  name: z.string().meta({ maxLength: 100 }),
+  price: z.number().int().min(0).max(maxPrice),
+  breed: z.string().meta({ maxLength: 100 }),
+  version: z.number().int().min(1).meta({ description: 'Grows with every change; the ETag is this number, quoted.' }),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+const problemSchema = z.object({
+  type: z.string().meta({ description: 'Identifies the kind of problem, e.g. /problems/validation-error.' }),
+  title: z.string(),
+  status: z.number().int().min(400).max(599),
+  detail: z.string(),
+  instance: z.string().optional(),
+  requestId: z.string().meta({ description: 'Quote it when reporting a problem: the server log has the details.' }),
+  errors: z
+    .array(
+      z.object({
+        field: z.string(),
+        in: z.enum(['body', 'query', 'path', 'header']),
+        detail: z.string(),
+        pointer: z.string().optional().meta({ description: 'RFC 6901 JSON Pointer into the body.' }),
+      }),
+    )
+    .optional(),
+});
+
+const header = (description: string, required = true, schema: JsonSchema = { type: 'string' }) => ({
+  description,
+  required,
+  schema,
+});
+const requestIdHeader = header('The request id, also in problem bodies and the server log.');
+const etagHeader = header('The cat\'s version, quoted (e.g. "3").', true, { type: 'string', pattern: '^"[0-9]+"$' });
+
+const problemResponse = (description: string, extraHeaders: Record<string, unknown> = {}) => ({
+  description,
+  headers: { 'x-request-id': requestIdHeader, ...extraHeaders },
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
+const retryAfter = {
+  'retry-after': header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^[0-9]+$' }),
+};
+
+const problems = {
+  400: problemResponse('A field, parameter or header is invalid; `errors` names each one.'),
+  404: problemResponse('No cat with that id.'),
+  409: problemResponse('A request with the same Idempotency-Key is still in progress.', retryAfter),
+  412: problemResponse('If-Match does not match the current version.', { etag: etagHeader }),
+  413: problemResponse(`The body is larger than ${maxBodyBytes} bytes.`),
+  415: problemResponse('The body is not sent as application/json.'),
+  422: problemResponse('The Idempotency-Key was used before for a different request.'),
+  500: problemResponse('An unexpected error; nothing internal is disclosed.'),
+  503: problemResponse('The database is unreachable, overloaded or timed out.', retryAfter),
+};
+const pick = (...codes: Array<keyof typeof problems>) =>
+  Object.fromEntries(codes.map((code) => [code, problems[code]]));
+
+const idParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: `^[1-9][0-9]{0,9}$` },
+  description: `A positive integer up to ${maxId}.`,
+};
+const listParameters = Object.entries(jsonSchema(listQuerySchema).properties as Record<string, JsonSchema>).map(
+  ([name, schema]) => {
+    const { description, ...rest } = schema;
+    return { name, in: 'query', required: false, schema: rest, description };
+  },
+);
+const headerParameter = (name: string, description: string) => ({
+  name,
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description,
+});
+const jsonBody = (schemaName: string) => ({
+  required: true,
+  content: { 'application/json': { schema: ref(schemaName) } },
+});
+
+const listOperation = (tutorial: boolean) => ({
+  operationId: tutorial ? 'listCatsTutorial' : 'listCats',
+  summary: tutorial ? 'The first page of cats as a bare array (the tutorial route)' : 'A page of cats',
+  tags: [tutorial ? 'tutorial' : 'cats'],
+  parameters: listParameters,
+  responses: {
+    200: {
+      description: tutorial ? 'Cats; a Link header points to the next page when there is one.' : 'A page of cats.',
+      headers: {
+        'x-request-id': requestIdHeader,
+        ...(tutorial ? { link: header('RFC 8288 link to the next page: <...>; rel="next"', false) } : {}),
+      },
+      content: {
+        'application/json': { schema: tutorial ? { type: 'array', items: ref('Cat') } : ref('CatList') },
+      },
+    },
+    ...pick(400, 500, 503),
+  },
+});
+
+const createOperation = (tutorial: boolean) => ({
+  operationId: tutorial ? 'addCat' : 'createCat',
+  summary: 'Add a cat',
+  tags: [tutorial ? 'tutorial' : 'cats'],
+  parameters: [
+    headerParameter(
+      'Idempotency-Key',
+      'Any unique string (a UUID): a retry with the same key gets the original response instead of creating a second cat.',
+    ),
+  ],
+  requestBody: jsonBody('NewCat'),
+  responses: {
+    201: {
+      description: 'The cat was created (or, with a replayed Idempotency-Key, had been).',
+      headers: {
+        'x-request-id': requestIdHeader,
+        location: header("The new cat's URL: /cats/{id}."),
+        etag: etagHeader,
+        'idempotent-replayed': header('"true" when this is the stored response to an earlier request.', false),
+      },
+      content: { 'application/json': { schema: ref('Cat') } },
+    },
+    ...pick(400, 409, 413, 415, 422, 500, 503),
+  },
+});
+
+const updateOperation = (tutorial: boolean) => ({
+  operationId: tutorial ? 'editCat' : 'updateCat',
+  summary: 'Change some fields of a cat',
+  tags: [tutorial ? 'tutorial' : 'cats'],
+  parameters: [idParameter, headerParameter('If-Match', 'Apply only if the cat still has this ETag (else 412).')],
+  requestBody: jsonBody('CatPatch'),
+  responses: {
+    200: {
+      description: 'The updated cat.',
+      headers: { 'x-request-id': requestIdHeader, etag: etagHeader },
+      content: { 'application/json': { schema: ref('Cat') } },
+    },
+    ...pick(400, 404, 412, 413, 415, 500, 503),
+  },
+});
+
+const deleteOperation = (tutorial: boolean) => ({
+  operationId: tutorial ? 'removeCat' : 'deleteCat',
+  summary: 'Remove a cat',
+  tags: [tutorial ? 'tutorial' : 'cats'],
+  parameters: [idParameter, headerParameter('If-Match', 'Delete only if the cat still has this ETag (else 412).')],
+  responses: {
+    204: { description: 'The cat was removed.', headers: { 'x-request-id': requestIdHeader } },
+    ...pick(400, 404, 412, 500, 503),
+  },
+});
+
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'The Cats API',
+      version: '1.0.0',
+      description:
+        'A small inventory of cats. Errors are RFC 9457 problem documents (application/problem+json). ' +
+        'Lists use keyset pagination: pass nextCursor back as cursor.',
+    },
+    tags: [
+      { name: 'cats', description: 'The full API.' },
+      { name: 'tutorial', description: 'The routes of the Flask tutorial this API rebuilds, kept as aliases.' },
+    ],
+    paths: {
+      '/cats': { get: listOperation(false), post: createOperation(false) },
+      '/cats/{id}': {
+        get: {
+          operationId: 'getCat',
+          summary: 'One cat',
+          tags: ['cats'],
+          parameters: [idParameter, headerParameter('If-None-Match', 'Answer 304 if the cat still has this ETag.')],
+          responses: {
+            200: {
+              description: 'The cat.',
+              headers: { 'x-request-id': requestIdHeader, etag: etagHeader },
+              content: { 'application/json': { schema: ref('Cat') } },
+            },
+            304: { description: 'Not modified since the ETag in If-None-Match.', headers: { etag: etagHeader } },
+            ...pick(400, 404, 500, 503),
+          },
+        },
+        patch: updateOperation(false),
+        delete: deleteOperation(false),
+      },
+      '/': { get: listOperation(true) },
+      '/add': { post: createOperation(true) },
+      '/edit/{id}': { patch: updateOperation(true) },
+      '/remove/{id}': { delete: deleteOperation(true) },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          tags: ['cats'],
+          responses: {
+            200: {
+              description: 'The OpenAPI 3.1 document.',
+              headers: { 'x-request-id': requestIdHeader },
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+            ...pick(500),
+          },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Cat: jsonSchema(catSchema),
+        CatList: {
+          type: 'object',
+          properties: {
+            items: { type: 'array', items: ref('Cat') },
+            nextCursor: {
+              type: ['string', 'null'],
+              description: 'Pass as cursor for the next page; null on the last.',
+            },
+          },
+          required: ['items', 'nextCursor'],
+          additionalProperties: false,
+        },
+        NewCat: jsonSchema(newCatSchema),
+        CatPatch: { ...jsonSchema(catPatchSchema), minProperties: 1 },
+        Problem: jsonSchema(problemSchema),
+      },
+    },
+  };
+}
