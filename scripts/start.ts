@@ -10,11 +10,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { ConfigError, readDatabaseSettings } from '../lib/config.js';
 import { isDatabaseUnavailable } from '../lib/db/errors.js';
 import { createDatabase } from '../lib/db/index.js';
 import { migrateToLatest } from '../lib/db/migrations.js';
 import { assertPortFree, isAlive, type LocalDatabase, LocalDatabaseError, startLocalDatabase } from './local-db.js';
+import { formatLogLine } from './log-view.js';
 
 const say = (line: string) => console.log(`[cats-api] ${line}`);
 const fail = (line: string): never => {
@@ -118,15 +120,22 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   // serverless-offline announces readiness on stderr; pass both streams
   // through and add our own line, with the URL and a first command to try.
   let ready = false;
-  const relay = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
-    target.write(chunk);
-    if (!ready && chunk.toString().includes('Server ready')) {
-      ready = true;
-      say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
-    }
+  const raw = process.env.LOG_FORMAT === 'json';
+  const relay = (stream: NodeJS.ReadableStream | null, target: NodeJS.WriteStream) => {
+    if (!stream) return;
+    createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+      // After start-up, serverless-offline's blank separator lines only dilute the one-line-per-request view.
+      if (ready && !raw && line.trim() === '') return;
+      const text = raw ? line : formatLogLine(line);
+      if (text !== null) target.write(`${text}\n`);
+      if (!ready && line.includes('Server ready')) {
+        ready = true;
+        say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
+      }
+    });
   };
-  child.stdout?.on('data', relay(process.stdout));
-  child.stderr?.on('data', relay(process.stderr));
+  relay(child.stdout, process.stdout);
+  relay(child.stderr, process.stderr);
   return child;
 }
 

@@ -1,0 +1,45 @@
+/**
+ * `npm start`'s readable view of the functions' JSON logs: one line per
+ * request (`GET /cats/1 -> 200 in 4 ms`), warnings and errors in a sentence
+ * with their stack, and serverless-offline's own per-invocation chatter
+ * dropped. LOG_FORMAT=json shows everything as it is.
+ */
+
+interface LogLine {
+  level?: string;
+  message?: string;
+  timestamp?: string;
+  requestId?: string;
+  route?: string;
+  path?: string;
+  status?: number;
+  durationMs?: number;
+  error?: { name?: string; message?: string; stack?: string };
+}
+
+// serverless-offline prints these for every invocation; our request line says more.
+const offlineChatter = [
+  /^\s*\(λ: \w+\) RequestId: /,
+  /^\s*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) \S+ \(λ: \w+\)\s*$/,
+];
+
+/** The text to print for one line of output, or null to drop it. */
+export function formatLogLine(line: string): string | null {
+  if (offlineChatter.some((pattern) => pattern.test(line))) return null;
+  if (!line.startsWith('{')) return line;
+  let entry: LogLine;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  const time = entry.timestamp?.slice(11, 19) ?? '';
+  if (entry.message === 'request' && entry.path !== undefined) {
+    const method = entry.route?.split(' ')[0] ?? '';
+    return `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]`;
+  }
+  const level = entry.level ?? 'INFO';
+  const error = entry.error ? `\n${entry.error.stack ?? `${entry.error.name}: ${entry.error.message}`}` : '';
+  const request = entry.requestId ? `  [${entry.requestId}]` : '';
+  return `${time} ${level} ${entry.message ?? line}${request}${error}`;
+}

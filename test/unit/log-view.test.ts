@@ -1,0 +1,35 @@
+import { formatLogLine } from '../../scripts/log-view.js';
+
+describe("npm start's log view", () => {
+  it('turns a request log line into one readable line', () => {
+    const line = JSON.stringify({
+      level: 'INFO',
+      message: 'request',
+      timestamp: '2026-11-23T20:07:58.271Z',
+      requestId: 'abc',
+      route: 'GET /cats/{id}',
+      path: '/cats/1',
+      status: 200,
+      durationMs: 4,
+    });
+    expect(formatLogLine(line)).toBe('20:07:58 GET /cats/1 -> 200 in 4 ms  [abc]');
+  });
+
+  it('shows an error with its level, request id and stack', () => {
+    const line = JSON.stringify({
+      level: 'ERROR',
+      message: 'request failed',
+      timestamp: '2026-11-23T20:07:58.271Z',
+      requestId: 'abc',
+      error: { name: 'TypeError', message: 'boom', stack: 'TypeError: boom\n    at f (x.ts:1:1)' },
+    });
+    expect(formatLogLine(line)).toBe('20:07:58 ERROR request failed  [abc]\nTypeError: boom\n    at f (x.ts:1:1)');
+  });
+
+  it("drops serverless-offline's per-invocation lines and passes other text through", () => {
+    expect(formatLogLine('GET /cats/1 (λ: getCat)')).toBeNull();
+    expect(formatLogLine('(λ: getCat) RequestId: 1a2b  Duration: 4.12 ms  Billed Duration: 5 ms')).toBeNull();
+    expect(formatLogLine('Server ready: http://localhost:3000 🚀')).toBe('Server ready: http://localhost:3000 🚀');
+    expect(formatLogLine('{not json')).toBe('{not json');
+  });
+});
