@@ -19,9 +19,7 @@ const text = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
   .refine((s) => s.trim().length > 0, 'must not be empty or only white space')
   .refine((s) => [...s].length <= maxTextLength, `must be at most ${maxTextLength} characters`)
-  .refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters')
-  // For the OpenAPI document: JSON Schema counts string length in code points too.
-  .meta({ minLength: 1, maxLength: maxTextLength, pattern: '\\S' });
+  .refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters');
 
 const price = z
   .number({
@@ -80,22 +78,15 @@ export const listQuerySchema = z
       .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${maxPageSize}`)
       .transform(Number)
       .refine((n) => n >= 1 && n <= maxPageSize, `must be an integer from 1 to ${maxPageSize}`)
-      .default(defaultPageSize)
-      .meta({ description: `Cats per page, 1 to ${maxPageSize} (default ${defaultPageSize}).` }),
-    cursor: z
-      .string()
-      .max(1000, 'is not a cursor this API issued')
-      .optional()
-      .meta({ description: 'The nextCursor of the previous page, with the same sort, order and filters.' }),
-    sort: z
-      .enum(sortKeys, { error: `must be one of ${sortKeys.join(', ')}` })
-      .default('id')
-      .meta({ description: 'Sort key; ties are broken by id.' }),
+      .default(defaultPageSize),
+    cursor: z.string().max(1000, 'is not a cursor this API issued').optional(),
+    sort: z.enum(sortKeys, { error: `must be one of ${sortKeys.join(', ')}` }).default('id'),
     order: z.enum(['asc', 'desc'], { error: 'must be asc or desc' }).default('asc'),
-    breed: text.optional().meta({ description: 'Only cats of this breed (exact match).' }),
-    minPrice: priceParameter.optional().meta({ description: 'Only cats at this price or more.' }),
-    maxPrice: priceParameter.optional().meta({ description: 'Only cats at this price or less.' }),
-    name: text.optional().meta({ description: 'Only cats whose name starts with this, ignoring case.' }),
+    breed: text.optional(),
+    minPrice: priceParameter.optional(),
+    maxPrice: priceParameter.optional(),
+    /** Case-insensitive prefix of the name. */
+    name: text.optional(),
   })
   .refine((q) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice, {
     message: 'must not be less than minPrice',
