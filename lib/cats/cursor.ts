@@ -3,14 +3,14 @@
  * document), carrying the last id of a page and the filter the page was listed
  * with, so a cursor cannot be replayed against a different listing.
  */
-import { z } from 'zod';
 import { fieldProblem } from '../http/problem.js';
+import { z } from '../validation.js';
 import { maxId } from './schema.js';
 
 const cursorSchema = z.strictObject({
   v: z.literal(1),
-  after: z.number().int().min(0).max(maxId),
-  breed: z.string().nullable(),
+  after: z.number().check(z.int(), z.gte(0), z.lte(maxId)),
+  breed: z.nullable(z.string()),
 });
 
 export interface Cursor {

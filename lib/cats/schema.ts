@@ -2,7 +2,7 @@
  * The cat resource as the API speaks it: what a client may send, what it gets
  * back, and the query and path parameters of the routes.
  */
-import { z } from 'zod';
+import { z } from '../validation.js';
 import type { CatRow } from '../db/schema.js';
 
 export const maxTextLength = 100;
@@ -15,20 +15,18 @@ export const maxId = 2147483647;
  * JavaScript counts UTF-16 units), and no NUL or lone surrogate, which a UTF-8
  * database cannot store and would reject with an error.
  */
-const text = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
-  .refine((s) => s.trim().length > 0, 'must not be empty or only white space')
-  .refine((s) => [...s].length <= maxTextLength, `must be at most ${maxTextLength} characters`)
-  .refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters');
+const text = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).check(
+  z.refine((s) => s.trim().length > 0, 'must not be empty or only white space'),
+  z.refine((s) => [...s].length <= maxTextLength, `must be at most ${maxTextLength} characters`),
+  z.refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters'),
+);
 
+const priceRange = `must be an integer from 0 to ${maxPrice}`;
 const price = z
   .number({
-    error: (issue) =>
-      issue.input === undefined ? 'is required' : `must be an integer from 0 to ${maxPrice}, sent as a JSON number`,
+    error: (issue) => (issue.input === undefined ? 'is required' : `${priceRange}, sent as a JSON number`),
   })
-  .int(`must be an integer from 0 to ${maxPrice}`)
-  .min(0, `must be an integer from 0 to ${maxPrice}`)
-  .max(maxPrice, `must be an integer from 0 to ${maxPrice}`);
+  .check(z.int(priceRange), z.gte(0, priceRange), z.lte(maxPrice, priceRange));
 
 const catFields = { name: text, price, breed: text };
 
@@ -42,35 +40,35 @@ export type NewCat = z.infer<typeof newCatSchema>;
 export const catPatchSchema = z
   .strictObject(
     {
-      name: catFields.name.optional(),
-      price: catFields.price.optional(),
-      breed: catFields.breed.optional(),
+      name: z.optional(catFields.name),
+      price: z.optional(catFields.price),
+      breed: z.optional(catFields.breed),
     },
     objectError,
   )
-  .refine((patch) => Object.keys(patch).length > 0, 'must set at least one of name, price, breed');
+  .check(z.refine((patch) => Object.keys(patch).length > 0, 'must set at least one of name, price, breed'));
 export type CatPatch = z.infer<typeof catPatchSchema>;
 
+const idRange = `must be a positive integer up to ${maxId}`;
 export const catIdSchema = z.object({
   id: z
-    .string()
-    .regex(/^[1-9][0-9]{0,9}$/, `must be a positive integer up to ${maxId}`)
-    .transform(Number)
-    .refine((id) => id <= maxId, `must be a positive integer up to ${maxId}`),
+    .pipe(z.string().check(z.regex(/^[1-9][0-9]{0,9}$/, idRange)), z.transform(Number))
+    .check(z.refine((id) => id <= maxId, idRange)),
 });
 
 export const defaultPageSize = 20;
 export const maxPageSize = 100;
 
+const limitRange = `must be an integer from 1 to ${maxPageSize}`;
 export const listQuerySchema = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${maxPageSize}`)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= maxPageSize, `must be an integer from 1 to ${maxPageSize}`)
-    .default(defaultPageSize),
-  cursor: z.string().max(500, 'is not a cursor this API issued').optional(),
-  breed: text.optional(),
+  limit: z._default(
+    z
+      .pipe(z.string().check(z.regex(/^[0-9]{1,3}$/, limitRange)), z.transform(Number))
+      .check(z.refine((n) => n >= 1 && n <= maxPageSize, limitRange)),
+    defaultPageSize,
+  ),
+  cursor: z.optional(z.string().check(z.maxLength(500, 'is not a cursor this API issued'))),
+  breed: z.optional(text),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 

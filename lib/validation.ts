@@ -1,0 +1,17 @@
+/**
+ * zod, in its tree-shakable form. `zod/mini` builds the same core schemas as
+ * classic `zod` (the checks, messages and issues are the same code), but as
+ * functions instead of methods, so esbuild keeps only the checks we use: the
+ * classic build put ~440 KB into every bundle (all 40-odd locales, JSON
+ * Schema conversion, every method) and took tens of milliseconds to load.
+ *
+ * Mini configures no locale; classic loads English at import. Importing the
+ * one locale file (not `z.locales`, which would bundle them all) keeps the
+ * default messages identical.
+ */
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+z.config(en());
+
+export { z };
