@@ -7,11 +7,13 @@
  *
  * Mini configures no locale; classic loads English at import. Importing the
  * one locale file (not `z.locales`, which would bundle them all) keeps the
- * default messages identical.
+ * default messages identical. Use it as `import * as z from '../validation.js'`.
  */
-import * as z from 'zod/mini';
+import { config } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
-z.config(en());
+config(en());
 
-export { z };
+// Re-exported name by name (`export *`), never as one namespace object: an
+// object that escapes makes esbuild keep every export of zod.
+export * from 'zod/mini';

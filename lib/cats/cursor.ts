@@ -4,7 +4,7 @@
  * with, so a cursor cannot be replayed against a different listing.
  */
 import { fieldProblem } from '../http/problem.js';
-import { z } from '../validation.js';
+import * as z from '../validation.js';
 import { maxId } from './schema.js';
 
 const cursorSchema = z.strictObject({

@@ -2,8 +2,9 @@
  * The cat resource as the API speaks it: what a client may send, what it gets
  * back, and the query and path parameters of the routes.
  */
-import { z } from '../validation.js';
+
 import type { CatRow } from '../db/schema.js';
+import * as z from '../validation.js';
 
 export const maxTextLength = 100;
 export const maxPrice = 2147483647; // Postgres integer

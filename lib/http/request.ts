@@ -4,7 +4,7 @@
  * domain code or SQL runs.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from '../validation.js';
+import type * as z from '../validation.js';
 import {
   type FieldError,
   type FieldLocation,
