@@ -361,20 +361,27 @@ async function warmLatency(db: Databases): Promise<void> {
   // The handlers' own pool (one connection): the raw queries run on the very
   // connection the handlers use.
   const { pool } = await useDatabase(db.small);
+  // Events are built once: reading a fixture file is not the handler's work.
+  const events = {
+    get: httpEvent('get-cat', { id: 7 }),
+    list: httpEvent('list-cats', { query: { limit: '20' } }),
+    create: httpEvent('create-cat'),
+    update: httpEvent('update-cat', { id: 9 }),
+  };
   const cases: Array<{ name: string; handler: () => Promise<void>; raw: () => Promise<unknown> }> = [
     {
       name: 'get',
-      handler: () => invoke(handlers.get, httpEvent('get-cat', { id: 7 })),
+      handler: () => invoke(handlers.get, events.get),
       raw: () => pool.query('select * from "cats" where "id" = $1', [7]),
     },
     {
       name: 'list',
-      handler: () => invoke(handlers.list, httpEvent('list-cats', { query: { limit: '20' } })),
+      handler: () => invoke(handlers.list, events.list),
       raw: () => pool.query('select * from "cats" order by "id" limit $1', [21]),
     },
     {
       name: 'create',
-      handler: () => invoke(handlers.create, httpEvent('create-cat')),
+      handler: () => invoke(handlers.create, events.create),
       raw: () =>
         pool.query('insert into "cats" ("name", "price", "breed") values ($1, $2, $3) returning *', [
           'catty mcCatFace',
@@ -384,7 +391,7 @@ async function warmLatency(db: Databases): Promise<void> {
     },
     {
       name: 'patch',
-      handler: () => invoke(handlers.update, httpEvent('update-cat', { id: 9 })),
+      handler: () => invoke(handlers.update, events.update),
       raw: () =>
         pool.query('update "cats" set "price" = $1, "updated_at" = now() where "id" = $2 returning *', [4500, 9]),
     },
@@ -425,45 +432,50 @@ async function scale(db: Databases): Promise<void> {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed / 2147483648;
   };
-  const cases = (rowCount: number) => [
-    {
-      name: 'GET /cats (first page)',
-      run: () => invoke(handlers.list, httpEvent('list-cats', { query: { limit: '20' } })),
-      sql: 'select * from "cats" order by "id" limit 21',
-    },
-    {
-      name: 'GET /cats (deep page, cursor)',
-      run: () =>
-        invoke(
-          handlers.list,
-          httpEvent('list-cats', {
-            query: { limit: '20', cursor: encodeCursor({ after: rowCount - 100, breed: null }) },
+  // Events are built before the clock runs (reading a fixture is not the
+  // handler's work); the random-id event only gets a new path parameter.
+  const cases = (rowCount: number) => {
+    const firstPage = httpEvent('list-cats', { query: { limit: '20' } });
+    const deepPage = httpEvent('list-cats', {
+      query: { limit: '20', cursor: encodeCursor({ after: rowCount - 100, breed: null }) },
+    });
+    const oneCat = httpEvent('get-cat', { id: 1 });
+    const breedPage = httpEvent('list-cats', { query: { limit: '20', breed: 'bengal' } });
+    const deepBreedPage = httpEvent('list-cats', {
+      query: { limit: '20', breed: 'bengal', cursor: encodeCursor({ after: rowCount - 1000, breed: 'bengal' }) },
+    });
+    return [
+      {
+        name: 'GET /cats (first page)',
+        run: () => invoke(handlers.list, firstPage),
+        sql: 'select * from "cats" order by "id" limit 21',
+      },
+      {
+        name: 'GET /cats (deep page, cursor)',
+        run: () => invoke(handlers.list, deepPage),
+        sql: `select * from "cats" where "id" > ${rowCount - 100} order by "id" limit 21`,
+      },
+      {
+        name: 'GET /cats/{id} (random id)',
+        run: () =>
+          invoke(handlers.get, {
+            ...oneCat,
+            pathParameters: { id: String(1 + Math.floor(random() * rowCount)) },
           }),
-        ),
-      sql: `select * from "cats" where "id" > ${rowCount - 100} order by "id" limit 21`,
-    },
-    {
-      name: 'GET /cats/{id} (random id)',
-      run: () => invoke(handlers.get, httpEvent('get-cat', { id: 1 + Math.floor(random() * rowCount) })),
-      sql: `select * from "cats" where "id" = ${Math.floor(rowCount / 2)}`,
-    },
-    {
-      name: 'GET /cats?breed= (first page)',
-      run: () => invoke(handlers.list, httpEvent('list-cats', { query: { limit: '20', breed: 'bengal' } })),
-      sql: `select * from "cats" where "breed" = 'bengal' order by "id" limit 21`,
-    },
-    {
-      name: 'GET /cats?breed= (deep page, cursor)',
-      run: () =>
-        invoke(
-          handlers.list,
-          httpEvent('list-cats', {
-            query: { limit: '20', breed: 'bengal', cursor: encodeCursor({ after: rowCount - 1000, breed: 'bengal' }) },
-          }),
-        ),
-      sql: `select * from "cats" where "id" > ${rowCount - 1000} and "breed" = 'bengal' order by "id" limit 21`,
-    },
-  ];
+        sql: `select * from "cats" where "id" = ${Math.floor(rowCount / 2)}`,
+      },
+      {
+        name: 'GET /cats?breed= (first page)',
+        run: () => invoke(handlers.list, breedPage),
+        sql: `select * from "cats" where "breed" = 'bengal' order by "id" limit 21`,
+      },
+      {
+        name: 'GET /cats?breed= (deep page, cursor)',
+        run: () => invoke(handlers.list, deepBreedPage),
+        sql: `select * from "cats" where "id" > ${rowCount - 1000} and "breed" = 'bengal' order by "id" limit 21`,
+      },
+    ];
+  };
   const times = new Map<string, { small: number[]; large: number[] }>();
   log(`scale: ${repeats.scale} requests per query at ${smallRows} and ${largeRows} rows`);
   // Alternating blocks, so a noisy spell on the machine hits both sizes.
