@@ -5,9 +5,10 @@
  * against this document (test/support/contract.ts), so they cannot drift
  * either. Only the `openapi` function imports this module.
  */
-import { z } from 'zod';
+
 import { catPatchSchema, listQuerySchema, maxId, maxPrice, newCatSchema } from './cats/schema.js';
 import { maxBodyBytes } from './http/request.js';
+import * as z from './validation.js';
 
 type JsonSchema = Record<string, unknown>;
 

@@ -5,8 +5,8 @@
  * the last row's sort key and id: the next page starts strictly after that
  * pair, which stays correct across ties and concurrent inserts and deletes.
  */
-import { z } from 'zod';
 import { fieldProblem } from '../http/problem.js';
+import * as z from '../validation.js';
 import { maxId, type SortKey, sortKeys } from './schema.js';
 
 export interface Listing {
@@ -26,9 +26,9 @@ const cursorSchema = z.strictObject({
   v: z.literal(2),
   s: z.enum(sortKeys),
   o: z.enum(['asc', 'desc']),
-  f: z.string().max(600),
-  k: z.string().max(500),
-  i: z.number().int().min(1).max(maxId),
+  f: z.string().check(z.maxLength(600)),
+  k: z.string().check(z.maxLength(500)),
+  i: z.number().check(z.int(), z.gte(1), z.lte(maxId)),
 });
 
 export function encodeCursor(listing: Listing, position: Position): string {

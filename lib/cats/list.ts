@@ -10,7 +10,8 @@ export interface CatList {
   nextCursor: string | null;
 }
 
-function listingOf(query: ListQuery): Listing {
+/** The sort, order and filters a cursor is bound to. */
+export function listingOf(query: ListQuery): Listing {
   const { breed, minPrice, maxPrice, name } = query;
   return { sort: query.sort, order: query.order, filter: JSON.stringify([breed, minPrice, maxPrice, name]) };
 }

@@ -2,8 +2,9 @@
  * The cat resource as the API speaks it: what a client may send, what it gets
  * back, and the query and path parameters of the routes.
  */
-import { z } from 'zod';
+
 import type { CatRow } from '../db/schema.js';
+import * as z from '../validation.js';
 
 export const maxTextLength = 100;
 export const maxPrice = 2147483647; // Postgres integer
@@ -15,20 +16,18 @@ export const maxId = 2147483647;
  * JavaScript counts UTF-16 units), and no NUL or lone surrogate, which a UTF-8
  * database cannot store and would reject with an error.
  */
-const text = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
-  .refine((s) => s.trim().length > 0, 'must not be empty or only white space')
-  .refine((s) => [...s].length <= maxTextLength, `must be at most ${maxTextLength} characters`)
-  .refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters');
+const text = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).check(
+  z.refine((s) => s.trim().length > 0, 'must not be empty or only white space'),
+  z.refine((s) => [...s].length <= maxTextLength, `must be at most ${maxTextLength} characters`),
+  z.refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters'),
+);
 
+const priceRange = `must be an integer from 0 to ${maxPrice}`;
 const price = z
   .number({
-    error: (issue) =>
-      issue.input === undefined ? 'is required' : `must be an integer from 0 to ${maxPrice}, sent as a JSON number`,
+    error: (issue) => (issue.input === undefined ? 'is required' : `${priceRange}, sent as a JSON number`),
   })
-  .int(`must be an integer from 0 to ${maxPrice}`)
-  .min(0, `must be an integer from 0 to ${maxPrice}`)
-  .max(maxPrice, `must be an integer from 0 to ${maxPrice}`);
+  .check(z.int(priceRange), z.gte(0, priceRange), z.lte(maxPrice, priceRange));
 
 const catFields = { name: text, price, breed: text };
 
@@ -42,56 +41,57 @@ export type NewCat = z.infer<typeof newCatSchema>;
 export const catPatchSchema = z
   .strictObject(
     {
-      name: catFields.name.optional(),
-      price: catFields.price.optional(),
-      breed: catFields.breed.optional(),
+      name: z.optional(catFields.name),
+      price: z.optional(catFields.price),
+      breed: z.optional(catFields.breed),
     },
     objectError,
   )
-  .refine((patch) => Object.keys(patch).length > 0, 'must set at least one of name, price, breed');
+  .check(z.refine((patch) => Object.keys(patch).length > 0, 'must set at least one of name, price, breed'));
 export type CatPatch = z.infer<typeof catPatchSchema>;
 
+const idRange = `must be a positive integer up to ${maxId}`;
 export const catIdSchema = z.object({
   id: z
-    .string()
-    .regex(/^[1-9][0-9]{0,9}$/, `must be a positive integer up to ${maxId}`)
-    .transform(Number)
-    .refine((id) => id <= maxId, `must be a positive integer up to ${maxId}`),
+    .pipe(z.string().check(z.regex(/^[1-9][0-9]{0,9}$/, idRange)), z.transform(Number))
+    .check(z.refine((id) => id <= maxId, idRange)),
 });
 
 export const defaultPageSize = 20;
 export const maxPageSize = 100;
 
+const limitRange = `must be an integer from 1 to ${maxPageSize}`;
+const priceParameterRange = `must be an integer from 0 to ${maxPrice}`;
 const priceParameter = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,9})$/, `must be an integer from 0 to ${maxPrice}`)
-  .transform(Number)
-  .refine((n) => n <= maxPrice, `must be an integer from 0 to ${maxPrice}`);
+  .pipe(z.string().check(z.regex(/^(0|[1-9][0-9]{0,9})$/, priceParameterRange)), z.transform(Number))
+  .check(z.refine((n) => n <= maxPrice, priceParameterRange));
 
 export const sortKeys = ['id', 'name', 'price', 'createdAt'] as const;
 export type SortKey = (typeof sortKeys)[number];
 
 export const listQuerySchema = z
   .strictObject({
-    limit: z
-      .string()
-      .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${maxPageSize}`)
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= maxPageSize, `must be an integer from 1 to ${maxPageSize}`)
-      .default(defaultPageSize),
-    cursor: z.string().max(1000, 'is not a cursor this API issued').optional(),
-    sort: z.enum(sortKeys, { error: `must be one of ${sortKeys.join(', ')}` }).default('id'),
-    order: z.enum(['asc', 'desc'], { error: 'must be asc or desc' }).default('asc'),
-    breed: text.optional(),
-    minPrice: priceParameter.optional(),
-    maxPrice: priceParameter.optional(),
+    limit: z._default(
+      z
+        .pipe(z.string().check(z.regex(/^[0-9]{1,3}$/, limitRange)), z.transform(Number))
+        .check(z.refine((n) => n >= 1 && n <= maxPageSize, limitRange)),
+      defaultPageSize,
+    ),
+    cursor: z.optional(z.string().check(z.maxLength(1000, 'is not a cursor this API issued'))),
+    sort: z._default(z.enum(sortKeys, { error: `must be one of ${sortKeys.join(', ')}` }), 'id'),
+    order: z._default(z.enum(['asc', 'desc'], { error: 'must be asc or desc' }), 'asc'),
+    breed: z.optional(text),
+    minPrice: z.optional(priceParameter),
+    maxPrice: z.optional(priceParameter),
     /** Case-insensitive prefix of the name. */
-    name: text.optional(),
+    name: z.optional(text),
   })
-  .refine((q) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice, {
-    message: 'must not be less than minPrice',
-    path: ['maxPrice'],
-  });
+  .check(
+    z.refine((q) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice, {
+      message: 'must not be less than minPrice',
+      path: ['maxPrice'],
+    }),
+  );
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 /** The cat as clients see it: camelCase, ISO 8601 times. */

@@ -4,7 +4,7 @@
  * domain code or SQL runs.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../validation.js';
 import {
   type FieldError,
   type FieldLocation,
@@ -63,7 +63,7 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
 }
 
 /** Validates `input` against `schema`, or throws a 400 listing every field at fault. */
-export function validate<S extends z.ZodType>(schema: S, input: unknown, location: FieldLocation): z.output<S> {
+export function validate<S extends z.ZodMiniType>(schema: S, input: unknown, location: FieldLocation): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw validationProblem(result.error.issues.flatMap((issue) => fieldErrors(issue, location)));
