@@ -13,27 +13,12 @@ import { handler as deleteCat } from '../../functions/delete-cat.js';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { handler as listCats } from '../../functions/list-cats.js';
 import { handler as updateCat } from '../../functions/update-cat.js';
-import { closeDatabase, db } from '../../lib/db/index.js';
-import { migrateToLatest } from '../../lib/db/migrations.js';
+import { db } from '../../lib/db/index.js';
 import type { HttpHandler } from '../../lib/http/handler.js';
 import { call, type Fixture, httpEvent, type Reply } from '../support/lambda.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+import { useScratchDatabase } from '../support/scratch-database.js';
 
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-const shared = process.env.DATABASE_URL;
-let scratch: string;
-
-beforeAll(async () => {
-  scratch = await createScratchDatabase(server, 'cats_fuzz');
-  process.env.DATABASE_URL = scratch;
-  await migrateToLatest(db() as never);
-});
-
-afterAll(async () => {
-  await closeDatabase();
-  process.env.DATABASE_URL = shared;
-  await dropScratchDatabase(server, scratch);
-});
+useScratchDatabase('cats_fuzz');
 
 /** A fingerprint of the whole table, cheap enough to take around every request. */
 async function tableState(): Promise<string> {

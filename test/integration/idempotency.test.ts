@@ -5,27 +5,12 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { handler as createCat } from '../../functions/create-cat.js';
-import { closeDatabase, db } from '../../lib/db/index.js';
-import { migrateToLatest } from '../../lib/db/migrations.js';
+import { db } from '../../lib/db/index.js';
 import { expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+import { useScratchDatabase } from '../support/scratch-database.js';
 
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-const shared = process.env.DATABASE_URL;
-let scratch: string;
-
-beforeAll(async () => {
-  scratch = await createScratchDatabase(server, 'cats_idempotency');
-  process.env.DATABASE_URL = scratch;
-  await migrateToLatest(db() as never);
-});
-
-afterAll(async () => {
-  await closeDatabase();
-  process.env.DATABASE_URL = shared;
-  await dropScratchDatabase(server, scratch);
-});
+const scratchUrl = useScratchDatabase('cats_idempotency');
 
 let keyCounter = 0;
 const newKey = () => `key-${Date.now()}-${++keyCounter}`;
@@ -78,7 +63,7 @@ it('refuses the same key with a different body with 422, creating nothing', asyn
 it('answers 409 with Retry-After while the first request with the key is still in flight', async () => {
   const key = newKey();
   // Another session holds the key's lock, as the first request does until it commits.
-  const other = new pg.Client({ connectionString: scratch });
+  const other = new pg.Client({ connectionString: scratchUrl() });
   await other.connect();
   try {
     await other.query('BEGIN');

@@ -6,30 +6,18 @@
 import { CompiledQuery, sql } from 'kysely';
 import { type ListOptions, listCatsQuery } from '../../lib/cats/repository.js';
 import { sortKeys } from '../../lib/cats/schema.js';
-import { closeDatabase, db } from '../../lib/db/index.js';
-import { migrateToLatest } from '../../lib/db/migrations.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+import { db } from '../../lib/db/index.js';
+import { useScratchDatabase } from '../support/scratch-database.js';
 
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-const shared = process.env.DATABASE_URL;
-let scratch: string;
+useScratchDatabase('cats_plans');
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase(server, 'cats_plans');
-  process.env.DATABASE_URL = scratch;
-  await migrateToLatest(db() as never);
   await sql`
     INSERT INTO cats (name, price, breed, created_at)
     SELECT 'cat ' || md5(i::text), (i * 7919) % 100000, 'breed ' || (i % 50), now() - i * interval '1 second'
     FROM generate_series(1, 100000) AS i`.execute(db());
   await sql`ANALYZE cats`.execute(db());
 }, 60000);
-
-afterAll(async () => {
-  await closeDatabase();
-  process.env.DATABASE_URL = shared;
-  await dropScratchDatabase(server, scratch);
-});
 
 interface PlanNode {
   'Node Type': string;
