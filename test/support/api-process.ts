@@ -27,6 +27,8 @@ export interface ApiOptions {
   embeddedPort?: number;
   /** Wait for this text in the output (default: the ready line) or for the exit. */
   waitFor?: RegExp;
+  /** More environment for the API (DB_* settings, log level). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
@@ -40,6 +42,7 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
     // Jest's own Node flags are not for the API.
     NODE_OPTIONS: '',
     POWERTOOLS_LOG_LEVEL: 'WARN',
+    ...options.env,
   };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
