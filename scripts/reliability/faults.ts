@@ -154,7 +154,9 @@ async function checkWrites(stack: Stack, ops: Op[], tag: string, label: string):
       continue;
     }
     if (!allowed.some((s) => s && s.name === row.name && s.price === row.price)) {
-      problems.push(`cat ${id} is ${row.name}/${row.price}: neither acknowledged nor one whole failed write: ${story()}`);
+      problems.push(
+        `cat ${id} is ${row.name}/${row.price}: neither acknowledged nor one whole failed write: ${story()}`,
+      );
     }
   }
   for (const row of rows.values()) {
@@ -222,7 +224,7 @@ async function databaseRestartMidLoad(stack: Stack): Promise<void> {
   figures.push({
     fault: 'database stopped 4 s mid-load',
     requests: results.length,
-    '503': failures.length,
+    'answered 503': failures.length,
     '500/hang': dishonest.length,
     'slowest 503 ms': maxFailMs.toFixed(0),
     'recovery s': recovery.toFixed(2),
@@ -270,7 +272,7 @@ async function frozenPostmaster(stack: Stack): Promise<void> {
   figures.push({
     fault: 'postmaster frozen 5 s (SIGSTOP)',
     requests: results.length,
-    '503': failures.length,
+    'answered 503': failures.length,
     '500/hang': dishonest.length,
     'slowest 503 ms': maxFailMs.toFixed(0),
     'recovery s': '-',
@@ -459,7 +461,7 @@ async function tooManyConnections(): Promise<void> {
     figures.push({
       fault: 'max_connections=8, 30 clients',
       requests: burst.length,
-      '503': failures.length,
+      'answered 503': failures.length,
       '500/hang': dishonest.length,
       'slowest 503 ms': Math.max(0, ...failures.map((r) => r.ms)).toFixed(0),
       'recovery s': recovered.toFixed(2),
