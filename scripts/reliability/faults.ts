@@ -469,7 +469,10 @@ async function tooManyConnections(): Promise<void> {
     });
 
     // A statement stuck behind a lock: the statement/lock timeout answers,
-    // long before Lambda's own timeout would.
+    // long before Lambda's own timeout would. First let the idle containers
+    // give their connections back (DB_IDLE_TIMEOUT_MS=2000), so what answers
+    // is the timeout and not the connection limit.
+    await sleep(3000);
     await admin.query('BEGIN');
     await admin.query('LOCK TABLE cats IN ACCESS EXCLUSIVE MODE');
     const stuck = await Promise.all([
