@@ -28,19 +28,35 @@ export interface ApiOptions {
   embeddedPort?: number;
   /** Wait for this text in the output (default: the ready line) or for the exit. */
   waitFor?: RegExp;
+  /** More environment for the API (DB_* settings, log level). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
+  // The OS may hand out the same free port twice in a row: keep them apart.
+  const taken = new Set([port]);
+  const anotherPort = async () => {
+    for (;;) {
+      const candidate = await freePort();
+      if (!taken.has(candidate)) {
+        taken.add(candidate);
+        return candidate;
+      }
+    }
+  };
+  const lambdaPort = await anotherPort();
+  const embeddedPort = options.embeddedPort ?? (await anotherPort());
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
-    LAMBDA_PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(options.embeddedPort ?? (await freePort())),
+    LAMBDA_PORT: String(lambdaPort),
+    EMBEDDED_PG_PORT: String(embeddedPort),
     CATS_DATA_DIR: options.dataDir,
     // Jest's own Node flags are not for the API.
     NODE_OPTIONS: '',
     POWERTOOLS_LOG_LEVEL: 'WARN',
+    ...options.env,
   };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
