@@ -28,6 +28,8 @@ export interface LocalDatabaseOptions {
   database: string;
   /** When false, the data folder is deleted on stop (tests). */
   persistent: boolean;
+  /** More `postgres` flags, e.g. `['-c', 'ssl=on', ...]` (tests of TLS). */
+  postgresFlags?: string[];
 }
 
 export class LocalDatabaseError extends Error {
@@ -141,7 +143,13 @@ export async function startLocalDatabase(
     createPostgresUser: process.getuid?.() === 0,
     // Loopback TCP only: nothing else on the network can reach it, and no unix
     // socket competes with a system PostgreSQL's.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      ...(options.postgresFlags ?? []),
+    ],
     onLog: (message) => {
       recent.push(String(message).trim());
       if (recent.length > 20) recent.shift();
