@@ -260,8 +260,9 @@ it('creates no network, database or endpoint when pointed at an existing databas
     DB_NAME: 'cats',
     DB_USER: 'cats_app',
     DB_SECRET_ARN: existing.existingDbSecretArn,
-    DB_SSL: 'verify',
   });
+  // TLS is verified by default with DB_HOST; nothing may turn it off.
+  expect(env).not.toHaveProperty('DB_SSL');
   expect(functionEnv(resources, 'Migrate').DB_HOST).toBe(existing.existingDbHost);
   expect(resources.ListCatsLambdaFunction?.Properties?.VpcConfig).toEqual({
     SubnetIds: { 'Fn::Split': [',', existing.existingSubnetIds] },
