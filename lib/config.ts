@@ -5,9 +5,19 @@
  */
 import type { PoolConfig } from 'pg';
 
+/**
+ * How the connection is encrypted: `off` (plain, the local default), or
+ * `verify` (TLS with the server certificate checked against `caFile`, or the
+ * Amazon RDS CA bundle shipped in the functions when `caFile` is unset).
+ */
+export type TlsSettings = { mode: 'off' } | { mode: 'verify'; caFile?: string };
+
 export interface DatabaseSettings {
   /** What `pg` connects with: host, port, user, password, database. */
   connection: Pick<PoolConfig, 'connectionString' | 'host' | 'port' | 'user' | 'password' | 'database'>;
+  /** Secrets Manager secret holding `{"username","password"}` (RDS-managed); the password is read from it at connect time. */
+  secretArn?: string;
+  tls: TlsSettings;
   /** Human-readable target without the password, for logs and error messages. */
   description: string;
   poolMax: number;
@@ -47,7 +57,9 @@ export function redactUrl(url: string): string {
   }
 }
 
-function connectionFrom(env: Env): Pick<DatabaseSettings, 'connection' | 'description'> {
+type Connection = Pick<DatabaseSettings, 'connection' | 'description'> & { secretArn?: string; deployed?: boolean };
+
+function connectionFrom(env: Env): Connection {
   const url = env.DATABASE_URL;
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {
@@ -76,15 +88,47 @@ function connectionFrom(env: Env): Pick<DatabaseSettings, 'connection' | 'descri
       description: `postgres://${env.POSTGRES_USER}@${env.POSTGRES_HOST}:${port}/${env.POSTGRES_DB}`,
     };
   }
+  // The deployed settings (serverless.yml): no password in the environment,
+  // only the ARN of the secret that holds it.
+  if (env.DB_HOST) {
+    const missing = ['DB_USER', 'DB_NAME'].filter((name) => !env[name]);
+    if (missing.length > 0) {
+      throw new ConfigError(`DB_HOST is set but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not`);
+    }
+    const secretArn = env.DB_SECRET_ARN || undefined;
+    if (secretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$/.test(secretArn)) {
+      throw new ConfigError(`DB_SECRET_ARN must be a Secrets Manager secret ARN, got "${secretArn}"`);
+    }
+    const port = integer(env, 'DB_PORT', 5432, 1, 65535);
+    return {
+      connection: { host: env.DB_HOST, port, user: env.DB_USER, database: env.DB_NAME },
+      description: `postgres://${env.DB_USER}@${env.DB_HOST}:${port}/${env.DB_NAME}`,
+      ...(secretArn ? { secretArn } : {}),
+      deployed: true,
+    };
+  }
   throw new ConfigError(
     'No database configured: set DATABASE_URL (or POSTGRES_HOST, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB). ' +
       '`npm start` sets it for you when it starts the embedded PostgreSQL.',
   );
 }
 
+function tlsFrom(env: Env, deployed: boolean): TlsSettings {
+  // DB_HOST (the deployed path) is encrypted and verified unless told
+  // otherwise; DATABASE_URL and POSTGRES_* stay as they always were.
+  const mode = env.DB_SSL || (deployed ? 'verify' : 'off');
+  if (mode !== 'off' && mode !== 'verify') {
+    throw new ConfigError(`DB_SSL must be "verify" or "off", got "${mode}"`);
+  }
+  if (mode === 'off') return { mode };
+  return env.DB_SSL_CA ? { mode, caFile: env.DB_SSL_CA } : { mode };
+}
+
 export function readDatabaseSettings(env: Env = process.env): DatabaseSettings {
+  const { deployed = false, ...connection } = connectionFrom(env);
   return {
-    ...connectionFrom(env),
+    ...connection,
+    tls: tlsFrom(env, deployed),
     // One connection per container: Lambda runs one request at a time per
     // container, so more would only hold database slots idle.
     poolMax: integer(env, 'DB_POOL_MAX', 1, 1, 100),

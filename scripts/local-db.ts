@@ -28,7 +28,7 @@ export interface LocalDatabaseOptions {
   database: string;
   /** When false, the data folder is deleted on stop (tests). */
   persistent: boolean;
-  /** More server settings, e.g. `['-c', 'max_connections=10']` (the fault scripts). */
+  /** More `postgres` flags, e.g. `['-c', 'max_connections=10']` (fault scripts) or `['-c', 'ssl=on', ...]` (TLS tests). */
   postgresFlags?: string[];
 }
 

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
+import { type SecretReader, secretPassword, tlsOptions } from './credentials.js';
 import { isConnectionLost } from './errors.js';
 import type { Database } from './schema.js';
 
@@ -16,9 +17,19 @@ export interface DatabaseHandle {
   pool: pg.Pool;
 }
 
-export function createDatabase(settings: DatabaseSettings): DatabaseHandle {
+export interface DatabaseOptions {
+  /** How the Secrets Manager secret is read; tests replace the AWS call. */
+  readSecret?: SecretReader;
+}
+
+export function createDatabase(settings: DatabaseSettings, options: DatabaseOptions = {}): DatabaseHandle {
+  const secret = settings.secretArn
+    ? secretPassword(settings.secretArn, settings.connection.user, options.readSecret)
+    : undefined;
   const pool = new pg.Pool({
     ...settings.connection,
+    ...(secret ? { password: secret.password } : {}),
+    ssl: tlsOptions(settings.tls),
     max: settings.poolMax,
     connectionTimeoutMillis: settings.connectTimeoutMs,
     idleTimeoutMillis: settings.idleTimeoutMs,
@@ -40,7 +51,7 @@ export function createDatabase(settings: DatabaseSettings): DatabaseHandle {
     logger.warn('idle database connection failed and was dropped', { error });
   });
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: validatingPool(pool, settings.validateAfterIdleMs) }),
+    dialect: new PostgresDialect({ pool: validatingPool(pool, settings.validateAfterIdleMs, secret?.forget) }),
   });
   return { db, pool };
 }
@@ -54,7 +65,7 @@ export function createDatabase(settings: DatabaseSettings): DatabaseHandle {
  * statement (which may or may not have run) lets us retry with a fresh
  * connection without ever running a write twice.
  */
-function validatingPool(pool: pg.Pool, validateAfterIdleMs: number): PostgresPool {
+function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPassword?: () => void): PostgresPool {
   const releasedAt = new WeakMap<pg.PoolClient, number>();
   const broken = new WeakSet<pg.PoolClient>();
   const guarded = new WeakSet<pg.PoolClient>();
@@ -98,7 +109,12 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number): PostgresPoo
   return {
     async connect(): Promise<PostgresPoolClient> {
       for (;;) {
-        const client = await pool.connect();
+        const client = await pool.connect().catch((error: unknown) => {
+          // The managed password was rotated since this container read it:
+          // this request fails (503), the next one reads the secret again.
+          if ((error as { code?: unknown }).code === '28P01') forgetPassword?.();
+          throw error;
+        });
         const idleSince = releasedAt.get(client);
         if (idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs) return checkOut(client);
         try {

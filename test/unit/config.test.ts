@@ -24,6 +24,8 @@ describe('readDatabaseSettings', () => {
     expect(readDatabaseSettings({ DATABASE_URL: url })).toEqual({
       connection: { connectionString: url },
       description: 'postgres://cats:***@db.example.com:5432/cats',
+      // Local settings stay as they were: no TLS unless DB_SSL asks for it.
+      tls: { mode: 'off' },
       poolMax: 1,
       connectTimeoutMs: 3000,
       statementTimeoutMs: 5000,
@@ -122,5 +124,54 @@ describe('configuration hardening', () => {
 
   it.each(['0x10', '1e2', ' 5 ', ' ', '5.0'])('refuses %j as a whole number instead of reading it loosely', (raw) => {
     expect(() => readDatabaseSettings({ DATABASE_URL: 'postgres://h/db', DB_POOL_MAX: raw })).toThrow(/DB_POOL_MAX/);
+  });
+});
+
+describe('readDatabaseSettings for a deployed function (DB_HOST)', () => {
+  const deployed = {
+    DB_HOST: 'cats.abc123.eu-west-1.rds.amazonaws.com',
+    DB_NAME: 'cats',
+    DB_USER: 'cats_admin',
+    DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf',
+  };
+
+  it('connects to DB_HOST with the secret ARN and no password, verifying TLS against the bundled RDS CAs', () => {
+    const settings = readDatabaseSettings(deployed);
+    expect(settings.connection).toEqual({
+      host: deployed.DB_HOST,
+      port: 5432,
+      user: 'cats_admin',
+      database: 'cats',
+    });
+    expect(settings.secretArn).toBe(deployed.DB_SECRET_ARN);
+    expect(settings.tls).toEqual({ mode: 'verify' });
+    expect(settings.description).toBe(`postgres://cats_admin@${deployed.DB_HOST}:5432/cats`);
+  });
+
+  it('trusts the CA file in DB_SSL_CA instead, and turns TLS off only when DB_SSL=off says so', () => {
+    expect(readDatabaseSettings({ ...deployed, DB_SSL_CA: '/etc/ca.pem' }).tls).toEqual({
+      mode: 'verify',
+      caFile: '/etc/ca.pem',
+    });
+    expect(readDatabaseSettings({ ...deployed, DB_SSL: 'off' }).tls).toEqual({ mode: 'off' });
+    expect(readDatabaseSettings({ DATABASE_URL: url, DB_SSL: 'verify' }).tls).toEqual({ mode: 'verify' });
+  });
+
+  it('lets DATABASE_URL win over DB_HOST, as it wins over POSTGRES_*', () => {
+    expect(readDatabaseSettings({ ...deployed, DATABASE_URL: url }).connection).toEqual({ connectionString: url });
+  });
+
+  it('names DB_USER and DB_NAME when DB_HOST is set without them', () => {
+    expect(configError({ DB_HOST: 'db' }).message).toBe('DB_HOST is set but DB_USER and DB_NAME are not');
+  });
+
+  it('rejects a DB_SSL mode that does not exist rather than connecting without verification', () => {
+    expect(configError({ ...deployed, DB_SSL: 'require' }).message).toBe(
+      'DB_SSL must be "verify" or "off", got "require"',
+    );
+  });
+
+  it('rejects a DB_SECRET_ARN that is not a Secrets Manager ARN', () => {
+    expect(configError({ ...deployed, DB_SECRET_ARN: 'my-secret' }).message).toMatch(/^DB_SECRET_ARN must be/);
   });
 });

