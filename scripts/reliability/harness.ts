@@ -94,7 +94,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async startDatabase() {
       database = await open();
     },
-    postmasterPid: () => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    postmasterPid: () => {
+      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // Never signal a process that is not this script's PostgreSQL.
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes('postgres') || !cmdline.includes(dataDir)) {
+        throw new Error(`pid ${pid} is not the PostgreSQL on ${dataDir}`);
+      }
+      return pid;
+    },
     async close() {
       await monitor?.end().catch(() => {});
       await api.stop();
