@@ -241,6 +241,7 @@ async function frozenPostmaster(stack: Stack): Promise<void> {
   await writers(stack, 20, 3000, 'frozen-warm');
   const admin = await stack.admin();
   const pid = stack.postmasterPid();
+  let probe: HttpResult | undefined;
   const fault = (async () => {
     await sleep(1500);
     process.kill(pid, 'SIGSTOP');
@@ -248,6 +249,9 @@ async function frozenPostmaster(stack: Stack): Promise<void> {
     // them, and every container must open a new connection, which now waits
     // in the accept queue of a server that does not answer.
     await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cats-api'");
+    // No API connection is left and no new one can be made, so a request now
+    // must get its 503 (however busy the machine keeps the writers).
+    probe = await call(stack.baseUrl, 'GET', '/cats?limit=1');
     await sleep(5000);
     process.kill(pid, 'SIGCONT');
     await admin.end();
@@ -264,6 +268,11 @@ async function frozenPostmaster(stack: Stack): Promise<void> {
   console.log(`  ${results.length} requests: ${summary(results)}; slowest failure ${maxFailMs.toFixed(0)} ms`);
   for (const r of dishonest.slice(0, 5))
     console.log(`    ${r.status} in ${r.ms.toFixed(0)} ms: ${r.text.slice(0, 300)}`);
+  invariants.check(
+    'frozen: a request made while the server is frozen gets a 503 with Retry-After, not a hang',
+    probe !== undefined && honestFailure(probe, 6000 + 1500),
+    probe ? `${probe.status} in ${probe.ms.toFixed(0)} ms` : 'no answer',
+  );
   invariants.check(
     'frozen: every failure was a 503 with Retry-After within the connect or query timeout, never a hang',
     dishonest.length === 0,

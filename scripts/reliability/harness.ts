@@ -42,12 +42,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startLocalDatabase({ dataDir, port, database: 'cats', persistent: true, postgresFlags: options.postgresFlags });
   let database: LocalDatabase | undefined = await open();
   const databaseUrl = database.url;
-  const api = await startApi({
-    dataDir: join(root, 'api'),
-    databaseUrl,
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env },
-  });
-  if (api.child.exitCode !== null) throw new Error(`the API did not start:\n${api.output()}`);
+  let api: ApiProcess;
+  try {
+    api = await startApi({
+      dataDir: join(root, 'api'),
+      databaseUrl,
+      env: { POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env },
+    });
+    if (api.child.exitCode !== null) throw new Error(`the API did not start:\n${api.output()}`);
+  } catch (error) {
+    // Leave no PostgreSQL or folder behind when the API cannot start.
+    await database.stop();
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
 
   const admin = async () => {
     const client = new pg.Client({
@@ -94,7 +102,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async startDatabase() {
       database = await open();
     },
-    postmasterPid: () => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    postmasterPid: () => {
+      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // Never signal a process that is not this script's PostgreSQL.
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes('postgres') || !cmdline.includes(dataDir)) {
+        throw new Error(`pid ${pid} is not the PostgreSQL on ${dataDir}`);
+      }
+      return pid;
+    },
     async close() {
       await monitor?.end().catch(() => {});
       await api.stop();
