@@ -197,7 +197,14 @@ describe.each([
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm');
     const text = JSON.stringify(alarms);
     expect(text).toContain('"MetricName":"5xx"');
-    expect(text).toContain('MetricName=\\"Throttles\\"');
+    const throttles = alarms.find(([id]) => id === 'ThrottlesAlarm')?.[1].Properties?.Metrics as {
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } };
+    }[];
+    const watched = throttles.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+    expect(watched.every((m) => m.MetricName === 'Throttles')).toBe(true);
+    expect(watched.map((m) => m.Dimensions[0]?.Value)).toEqual(
+      [...apiFunctions, 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
+    );
     expect(text).toContain('"MetricName":"DatabaseUnavailable"');
     for (const [id, alarm] of alarms)
       expect([id, alarm.Properties?.AlarmActions]).toEqual([id, [{ Ref: 'AlarmTopic' }]]);
