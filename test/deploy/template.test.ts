@@ -207,7 +207,7 @@ describe.each([
     const watched = throttles.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
     expect(watched.every((m) => m.MetricName === 'Throttles')).toBe(true);
     expect(watched.map((m) => m.Dimensions[0]?.Value)).toEqual(
-      [...apiFunctions, 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
+      [...apiFunctions, 'OpenApi', 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
     );
     expect(text).toContain('"MetricName":"DatabaseUnavailable"');
     for (const [id, alarm] of alarms)
