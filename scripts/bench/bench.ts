@@ -91,6 +91,12 @@ async function cleanup() {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 }
+// An error nobody awaited (a dropped connection's 'error' event) must not
+// leave the embedded PostgreSQL or the API running.
+process.once('uncaughtException', (error) => {
+  console.error(error);
+  void cleanup().finally(() => process.exit(1));
+});
 
 const work = mkdtempSync(join(tmpdir(), 'cats-bench-'));
 cleanups.push(() => rmSync(work, { recursive: true, force: true }));
