@@ -32,6 +32,7 @@ const quick = args.includes('--quick');
 const check = args.includes('--check');
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
+const shownArgs = args.filter((arg, i) => arg !== '--out' && (outIndex < 0 || i !== outIndex + 1));
 
 const repeats = quick
   ? { cold: 5, warm: 300, scale: 150, httpMs: 1500 }
@@ -648,9 +649,9 @@ async function main() {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const header = [
     `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`,
-    `Command: npm run bench${quick ? ' -- --quick' : ''} (${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    `Command: npm run bench${shownArgs.length > 0 ? ` -- ${shownArgs.join(' ')}` : ''} (${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s)`,
   ];
-  const output = `${header.join('\n')}\n\n${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  const output = `${header.join('\n\n')}\n\n${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
   process.stdout.write(output);
   if (outFile) writeFileSync(outFile, output);
   if (check) {
