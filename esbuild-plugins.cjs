@@ -27,6 +27,22 @@ const pgNodeStreams = {
 };
 
 /**
+ * pg's native client (pg-native, a C addon we do not install) is required
+ * lazily by pg, but esbuild bundles whatever a `require` names: ~8 KB of every
+ * bundle for code that cannot run. pg treats MODULE_NOT_FOUND as "no native
+ * client", which is the truth here.
+ */
+const pgNativeLeftOut = {
+  name: 'pg-native-left-out',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]native[\\/]index\.js$/ }, () => ({
+      loader: 'js',
+      contents: `throw Object.assign(new Error("pg's native client is left out of the bundles (esbuild-plugins.cjs)"), { code: 'MODULE_NOT_FOUND' });`,
+    }));
+  },
+};
+
+/**
  * The HTTP functions only build queries; they never create tables, look up a
  * schema or switch schemas. Kysely's `Kysely` class still references all of
  * that from getters and methods, which esbuild cannot tree-shake, so those
@@ -62,4 +78,4 @@ const kyselyQueriesOnly = {
   },
 };
 
-module.exports = [pgNodeStreams, kyselyQueriesOnly];
+module.exports = [pgNodeStreams, pgNativeLeftOut, kyselyQueriesOnly];
