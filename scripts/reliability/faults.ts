@@ -438,7 +438,7 @@ async function tooManyConnections(): Promise<void> {
       }),
     );
     const failures = burst.filter((r) => r.status !== 200);
-    // Bounded by the function timeout (10 s): these containers start cold,
+    // Bounded by 10 s (the function timeout is 15 s): these containers start cold,
     // 30 at once on this machine, and their first request pays for that.
     const dishonest = failures.filter((r) => !honestFailure(r, 10000));
     console.log(`  30 concurrent clients for 8 s: ${summary(burst)}`);

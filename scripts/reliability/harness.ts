@@ -144,7 +144,13 @@ export async function call(
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, text, ms: performance.now() - started };
+    // serverless-offline answers a Lambda that ran out of time with a 200 and
+    // {"errorType":"LambdaTimeoutError",...}; API Gateway would answer an
+    // error. Counting that 200 as an acknowledged write would make the write
+    // checks report phantom lost or stale writes, so it is recorded as the
+    // failure it is (504), which the "fast and honest" checks then reject.
+    const status = response.status === 200 && text.includes('"errorType":"LambdaTimeoutError"') ? 504 : response.status;
+    return { status, headers: response.headers, text, ms: performance.now() - started };
   } catch (error) {
     return {
       status: 0,
