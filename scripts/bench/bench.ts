@@ -455,8 +455,11 @@ async function scale(db: Databases): Promise<void> {
   // Events are built before the clock runs (reading a fixture is not the
   // handler's work); the random-id event only gets a new path parameter.
   // A cursor as the API would issue it after the cat `id` (id order).
-  const cursorAfter = (id: number, breed?: string) =>
-    encodeCursor(listingOf(listQuerySchema.parse(breed ? { breed } : {})), { key: String(id), id });
+  // Ids start at 1, and so does every cursor the API issues.
+  const cursorAfter = (after: number, breed?: string) => {
+    const id = Math.max(1, after);
+    return encodeCursor(listingOf(listQuerySchema.parse(breed ? { breed } : {})), { key: String(id), id });
+  };
   const cases = (rowCount: number) => {
     const firstPage = httpEvent('list-cats', { query: { limit: '20' } });
     const deepPage = httpEvent('list-cats', {
