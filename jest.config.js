@@ -7,7 +7,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // The deploy template tests package the service five times (~30 s of
   // bundling): `npm run test:deploy`, which CI runs too.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/', '<rootDir>/test/browser/'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   testTimeout: 30000,

@@ -223,6 +223,7 @@ export function openApiDocument() {
     tags: [
       { name: 'cats', description: 'The full API.' },
       { name: 'tutorial', description: 'The routes of the Flask tutorial this API rebuilds, kept as aliases.' },
+      { name: 'docs', description: 'This reference.' },
     ],
     paths: {
       '/cats': { get: listOperation(false), post: createOperation(false) },
@@ -249,6 +250,40 @@ export function openApiDocument() {
       '/add': { post: createOperation(true) },
       '/edit/{id}': { patch: updateOperation(true) },
       '/remove/{id}': { delete: deleteOperation(true) },
+      '/docs': {
+        get: {
+          operationId: 'docs',
+          summary: 'This reference, as an interactive page (Swagger UI)',
+          tags: ['docs'],
+          responses: {
+            200: {
+              description: 'The HTML page.',
+              headers: { 'x-request-id': requestIdHeader },
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            ...pick(500),
+          },
+        },
+      },
+      '/docs/{asset}': {
+        get: {
+          operationId: 'docsAsset',
+          summary: "The page's scripts and styles, served by the API itself (no CDN)",
+          tags: ['docs'],
+          parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: {
+              description: 'A script or style sheet.',
+              headers: { 'x-request-id': requestIdHeader },
+              content: {
+                'text/javascript': { schema: { type: 'string' } },
+                'text/css': { schema: { type: 'string' } },
+              },
+            },
+            ...pick(404, 500),
+          },
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'openApi',

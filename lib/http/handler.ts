@@ -12,7 +12,10 @@ import type { ProblemBody } from './problem.js';
 
 export interface Reply {
   status: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is (the docs page and its assets); give its content-type in headers. */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -23,9 +26,10 @@ export type HttpHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 function toResult(
-  { status, body, headers = {} }: Reply,
+  { status, body, text, headers = {} }: Reply,
   contentType = 'application/json',
 ): APIGatewayProxyStructuredResultV2 {
+  if (text !== undefined) return { statusCode: status, headers, body: text };
   if (body === undefined) return { statusCode: status, headers };
   return { statusCode: status, headers: { 'content-type': contentType, ...headers }, body: JSON.stringify(body) };
 }
@@ -85,12 +89,18 @@ const problemResponses = (): Middleware => ({
   },
 });
 
-export function httpRoute(route: Route): HttpHandler {
+export interface RouteOptions {
+  /** Content-Security-Policy directives for HTML answers, over middy's strict defaults. */
+  contentSecurityPolicy?: Record<string, string | false>;
+}
+
+export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler {
   // middy runs `after` and `onError` hooks in reverse order: the problem
   // response is built first, then logged, then given the security headers.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(
       httpSecurityHeaders({
+        ...(options.contentSecurityPolicy ? ({ contentSecurityPolicy: options.contentSecurityPolicy } as object) : {}),
         // No reporting endpoint exists to send reports to (the middleware
         // would send an empty header; its typings lack this option), and HSTS
         // preload is a promise only the owner of a custom domain can make.

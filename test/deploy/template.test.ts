@@ -20,6 +20,8 @@ const routes = [
   'DELETE /cats/{id}',
   'DELETE /remove/{id}',
   'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/{asset}',
 ];
 const existing = {
   existingDbHost: 'cats.abc123.eu-west-1.rds.amazonaws.com',
@@ -68,7 +70,7 @@ describe.each([
   it('has a function and an API route for every route the API serves, plus migrate', () => {
     const resources = activeResources(packaged().template);
     const functions = ofType(resources, 'AWS::Lambda::Function').map(([id]) => id.replace(/LambdaFunction$/, ''));
-    expect(functions.sort()).toEqual([...apiFunctions, 'OpenApi', 'Migrate'].sort());
+    expect(functions.sort()).toEqual([...apiFunctions, 'OpenApi', 'Docs', 'Migrate'].sort());
     const routeKeys = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
     expect(routeKeys.sort()).toEqual([...routes].sort());
   });
@@ -192,7 +194,7 @@ describe.each([
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] } },
     });
     const groups = ofType(resources, 'AWS::Logs::LogGroup');
-    expect(groups.length).toBe(apiFunctions.length + 3); // those, OpenApi, Migrate and the API's access log
+    expect(groups.length).toBe(apiFunctions.length + 4); // those, OpenApi, Docs, Migrate and the API's access log
     for (const [id, group] of groups) expect([id, group.Properties?.RetentionInDays]).toEqual([id, expect.any(Number)]);
   });
 
@@ -207,7 +209,7 @@ describe.each([
     const watched = throttles.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
     expect(watched.every((m) => m.MetricName === 'Throttles')).toBe(true);
     expect(watched.map((m) => m.Dimensions[0]?.Value)).toEqual(
-      [...apiFunctions, 'OpenApi', 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
+      [...apiFunctions, 'OpenApi', 'Docs', 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
     );
     expect(text).toContain('"MetricName":"DatabaseUnavailable"');
     for (const [id, alarm] of alarms)

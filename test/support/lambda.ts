@@ -92,7 +92,9 @@ export async function call(
 ): Promise<Reply> {
   const raw = await handler(event, lambdaContext());
   const headers = Object.fromEntries(Object.entries(raw.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-  const reply = { status: raw.statusCode ?? 200, headers, body: raw.body ? JSON.parse(raw.body) : undefined, raw };
+  const json = /json/.test(headers['content-type'] ?? '');
+  const body = raw.body ? (json ? JSON.parse(raw.body) : raw.body) : undefined;
+  const reply = { status: raw.statusCode ?? 200, headers, body, raw };
   if (contract) {
     const [method = '', template = ''] = event.routeKey.split(' ');
     expectMatchesContract(method, template, reply);

@@ -1,0 +1,91 @@
+/**
+ * The docs page in a real browser (Debian's headless Chromium driven by
+ * playwright-core) against `npm start`'s script: it loads without console
+ * errors, shows every route of the OpenAPI document, and a request sent from
+ * the page creates a cat. `npm run test:browser`; CI installs Chromium.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { type ApiProcess, request, startApi } from '../support/api-process.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+
+const external = process.env.CATS_TEST_EXTERNAL === '1';
+const server = process.env.CATS_TEST_SERVER_URL ?? '';
+let dataDir: string;
+let databaseUrl: string | undefined;
+let api: ApiProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'cats-browser-'));
+  databaseUrl = external ? await createScratchDatabase(server, 'cats_browser') : undefined;
+  api = await startApi({ dataDir, databaseUrl });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    // As root, without a GPU, and with no network beyond loopback.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 120000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.stop();
+  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+  await rm(dataDir, { recursive: true, force: true });
+}, 60000);
+
+it('loads without console errors, shows every route, and creates a cat from the page', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  const outside: string[] = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith(api.baseUrl) && !req.url().startsWith('data:')) outside.push(req.url());
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400 && !response.url().includes('/cats'))
+      errors.push(`${response.status()} ${response.url()}`);
+  });
+
+  await page.goto(`${api.baseUrl}/docs`);
+  await page.waitForSelector('.opblock', { timeout: 30000 });
+
+  const document = (await request(api.baseUrl, 'GET', '/openapi.json')).body as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const operations = Object.values(document.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
+  expect(await page.locator('.opblock').count()).toBe(operations);
+  for (const path of Object.keys(document.paths)) {
+    expect(await page.locator(`.opblock-summary-path[data-path="${path}"]`).count()).toBeGreaterThan(0);
+  }
+
+  // "Try it out" on POST /cats with a body typed into the page.
+  const create = page.locator('#operations-cats-createCat');
+  await create.locator('.opblock-summary').click();
+  await create.locator('.try-out__btn').click();
+  const name = `From the docs page ${Date.now()}`;
+  await create.locator('textarea.body-param__text').fill(JSON.stringify({ name, price: 1234, breed: 'browser' }));
+  await create.locator('.execute').click();
+  await create.locator('.live-responses-table tr.response .response-col_status').first().waitFor({ timeout: 30000 });
+  expect(
+    (await create.locator('.live-responses-table tr.response .response-col_status').first().innerText()).trim(),
+  ).toBe('201');
+
+  const listed = await request(api.baseUrl, 'GET', '/cats?breed=browser');
+  expect(listed.body.items).toEqual([expect.objectContaining({ name, price: 1234 })]);
+  expect(errors).toEqual([]);
+  expect(outside).toEqual([]);
+}, 120000);
