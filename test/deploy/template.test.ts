@@ -341,3 +341,32 @@ describe('against the CloudFormation resource specification', () => {
     );
   });
 });
+
+describe('CORS', () => {
+  let withOrigins: Packaged;
+  beforeAll(async () => {
+    withOrigins = await packageService('dev', {
+      corsAllowedOrigins: 'https://app.example.com,https://admin.example.com',
+    });
+  }, 120000);
+  afterAll(async () => {
+    if (withOrigins) await rm(withOrigins.dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['dev', () => dev],
+    ['prod', () => prod],
+  ])('is closed on %s by default: the HTTP API has no CORS configuration', (_stage, packaged) => {
+    expect(activeResources(packaged().template).HttpApi?.Properties?.CorsConfiguration).toBeUndefined();
+  });
+
+  it('allows exactly the origins given, with the headers the API reads and the ones clients need to see', () => {
+    expect(activeResources(withOrigins.template).HttpApi?.Properties?.CorsConfiguration).toEqual({
+      AllowOrigins: { 'Fn::Split': [',', 'https://app.example.com,https://admin.example.com'] },
+      AllowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      AllowHeaders: ['content-type', 'idempotency-key', 'if-match', 'if-none-match'],
+      ExposeHeaders: ['etag', 'location', 'link', 'retry-after', 'x-request-id', 'idempotent-replayed'],
+      MaxAge: 600,
+    });
+  });
+});

@@ -110,7 +110,13 @@ export function resolveIfs(value: unknown, conditions: Record<string, boolean>):
     if (!(name in conditions)) throw new Error(`Fn::If on unknown condition ${name}`);
     return resolveIfs(conditions[name] ? whenTrue : whenFalse, conditions);
   }
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveIfs(item, conditions)]));
+  // A property whose value resolves to AWS::NoValue is left out, as CloudFormation does.
+  const isNoValue = (item: unknown) => isObject(item) && item.Ref === 'AWS::NoValue';
+  return Object.fromEntries(
+    Object.entries(value)
+      .map(([key, item]) => [key, resolveIfs(item, conditions)] as const)
+      .filter(([, item]) => !isNoValue(item)),
+  );
 }
 
 /** The resources CloudFormation would create, with every Fn::If resolved. */
