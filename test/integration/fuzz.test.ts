@@ -196,3 +196,28 @@ it('answers any query string on GET /cats with a page or a 4xx problem naming a 
     { numRuns: 800 },
   );
 });
+
+it('answers any value of the headers the API reads (If-Match, If-None-Match, Idempotency-Key) with a 2xx/3xx or a 4xx problem', async () => {
+  const created = await call(createCat, httpEvent('create-cat'));
+  const id = created.body.id as number;
+  const headerValue = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    fc.constantFrom('*', '"1"', 'W/"1"', '"1", "2"', '""', '"', ',', 'W/', '"99999999999"'),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('if-match', 'if-none-match', 'idempotency-key'),
+      headerValue,
+      async (name, value) => {
+        const headers = { [name]: value };
+        const replies = [
+          await call(getCat, httpEvent('get-cat', { id, headers })),
+          await expectNoChangeUnlessAccepted(updateCat, httpEvent('update-cat', { id, body: { price: 5 }, headers })),
+          await expectNoChangeUnlessAccepted(createCat, httpEvent('create-cat', { headers })),
+        ];
+        for (const reply of replies) expectWellFormed(reply);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
