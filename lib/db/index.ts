@@ -69,6 +69,7 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
   const releasedAt = new WeakMap<pg.PoolClient, number>();
   const broken = new WeakSet<pg.PoolClient>();
   const guarded = new WeakSet<pg.PoolClient>();
+  const inUse = new WeakSet<pg.PoolClient>();
   pool.on('release', (_error, client) => releasedAt.set(client, Date.now()));
 
   const guard = (client: pg.PoolClient) => {
@@ -80,7 +81,8 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     // already rejects with the same error.
     client.on('error', (error) => {
       broken.add(client);
-      logger.warn('database connection failed during a request', { error });
+      // An idle client's error is pg-pool's to report (pool.on('error') above).
+      if (inUse.has(client)) logger.warn('database connection failed during a request', { error });
     });
     // A FATAL error (pg_terminate_backend, failover) reaches the query before
     // the socket's end does; remember it so the client is destroyed on
@@ -99,10 +101,13 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
 
   const checkOut = (client: pg.PoolClient): PostgresPoolClient => {
     guard(client);
+    inUse.add(client);
     const release = client.release;
     return Object.assign(client, {
-      release: (destroy?: boolean | Error) =>
-        release(broken.has(client) ? new Error('connection lost') : (destroy as boolean | Error | undefined)),
+      release: (destroy?: boolean | Error) => {
+        inUse.delete(client);
+        release(broken.has(client) ? new Error('connection lost') : (destroy as boolean | Error | undefined));
+      },
     });
   };
 
