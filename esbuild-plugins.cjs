@@ -78,4 +78,115 @@ const kyselyQueriesOnly = {
   },
 };
 
-module.exports = [pgNodeStreams, pgNativeLeftOut, kyselyQueriesOnly];
+/**
+ * Node built-ins that libraries load at import time but use only on paths a
+ * request to this API rarely or never takes. Each costs 1-4 ms of every cold
+ * start on Node 20 (measured with `process.moduleLoadList` and `--cpu-prof`):
+ * middy's streaming-response support (`node:stream/web`,
+ * `node:stream/promises`), Powertools' debug-log sampling (`node:crypto`),
+ * pg's SCRAM/MD5 password hashing (`crypto`, with WebCrypto) and pg's libpq
+ * connection string for the native client (`dns`). They are loaded on first
+ * use instead, through `process.getBuiltinModule` (Node >= 20.16), so a
+ * function that authenticates with a password still gets crypto, just not
+ * before it needs it. Every rewrite checks that the text it replaces is
+ * there, so a library upgrade that changes it fails the build instead of
+ * silently loading the module again.
+ */
+const lazyEsmImports = {
+  // module -> the names libraries import from it, and how each is used.
+  'node:stream/web': { ReadableStream: 'class' },
+  'node:stream/promises': { pipeline: 'function' },
+  'node:crypto': { randomInt: 'function' },
+};
+const lazyEsmImporters = /[\\/]node_modules[\\/](@middy[\\/]core|@aws-lambda-powertools[\\/]logger)[\\/]/;
+
+function lazyEsmModule(id) {
+  const load = `process.getBuiltinModule(${JSON.stringify(id)})`;
+  return Object.entries(lazyEsmImports[id])
+    .map(([name, kind]) =>
+      kind === 'class'
+        ? // instanceof and new both reach the real class, loaded then.
+          `export const ${name} = class {
+            constructor(...args) { return new (${load}.${name})(...args); }
+            static [Symbol.hasInstance](value) { return value instanceof ${load}.${name}; }
+          };`
+        : `export const ${name} = (...args) => ${load}.${name}(...args);`,
+    )
+    .join('\n');
+}
+
+/** CommonJS files whose top-level `require` of a built-in is made lazy. */
+const lazyRequires = [
+  {
+    // Only the hashing functions use crypto; all of them are called after a
+    // server asked for a password.
+    file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/,
+    rewrite: (source) => deferModule(source),
+  },
+  {
+    // dns.lookup is only called to build a libpq string for pg-native.
+    file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]connection-parameters\.js$/,
+    rewrite: (source) =>
+      replaceOnce(
+        source,
+        "const dns = require('dns')",
+        "const dns = { lookup: (...args) => process.getBuiltinModule('dns').lookup(...args) }",
+      ),
+  },
+];
+
+function replaceOnce(source, from, to) {
+  const at = source.indexOf(from);
+  if (at < 0 || source.indexOf(from, at + 1) >= 0) {
+    throw new Error(`lazy-builtins: expected exactly one "${from}"; the library changed, update esbuild-plugins.cjs`);
+  }
+  return source.slice(0, at) + to + source.slice(at + from.length);
+}
+
+/**
+ * Runs a CommonJS module whose exports are all functions only when one of
+ * them is first called: the module object keeps the same function names.
+ */
+function deferModule(source) {
+  const exported = /^module\.exports = \{([^}]*)\}/m.exec(source);
+  if (!exported) throw new Error('lazy-builtins: expected `module.exports = { ... }`; update esbuild-plugins.cjs');
+  const names = exported[1]
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return `
+    let loaded;
+    const load = () => {
+      if (!loaded) {
+        const module = { exports: {} };
+        (function (module, exports) {\n${source}\n})(module, module.exports);
+        loaded = module.exports;
+      }
+      return loaded;
+    };
+    module.exports = {
+      ${names.map((name) => `${name}: (...args) => load().${name}(...args)`).join(',\n')}
+    };`;
+}
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    const ids = Object.keys(lazyEsmImports).map((id) => id.replace(/[/]/g, '\\/'));
+    build.onResolve({ filter: new RegExp(`^(${ids.join('|')})$`) }, (args) =>
+      lazyEsmImporters.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      loader: 'js',
+      contents: lazyEsmModule(args.path),
+    }));
+    for (const { file, rewrite } of lazyRequires) {
+      build.onLoad({ filter: file }, async (args) => ({
+        loader: 'js',
+        contents: rewrite(await require('node:fs/promises').readFile(args.path, 'utf8')),
+      }));
+    }
+  },
+};
+
+module.exports = [pgNodeStreams, pgNativeLeftOut, kyselyQueriesOnly, lazyBuiltins];

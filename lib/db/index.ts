@@ -113,6 +113,14 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
 
   return {
     async connect(): Promise<PostgresPoolClient> {
+      const early = earlyConnection?.get(pool);
+      if (early) {
+        earlyConnection?.delete(pool);
+        // The first request reports what the early connection ran into rather
+        // than waiting a second connect timeout for the same unreachable
+        // database; a success left the connection in the pool, taken below.
+        await early;
+      }
       for (;;) {
         const client = await pool.connect().catch((error: unknown) => {
           // The managed password was rotated since this container read it:
@@ -141,6 +149,30 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
 }
 
 let shared: DatabaseHandle | undefined;
+let earlyConnection: WeakMap<pg.Pool, Promise<void>> | undefined;
+
+/**
+ * Starts opening the container's first connection (secret, TCP, TLS,
+ * authentication, the server forking its backend) while the rest of the cold
+ * start runs: loading and first-running the code that parses the request and
+ * builds the query, which is CPU work the network and the database's own
+ * start-up can hide behind. Without it a cold start pays both, one after the
+ * other. Called at module load in a Lambda container only; a missing setting
+ * is left for the first request to report.
+ */
+export function connectEarly(): void {
+  let handle: DatabaseHandle;
+  try {
+    handle = getDatabase();
+  } catch {
+    return;
+  }
+  const opening = handle.pool.connect().then((client) => client.release());
+  // Handled here, reported by the first request (validatingPool.connect).
+  opening.catch(() => {});
+  earlyConnection ??= new WeakMap();
+  earlyConnection.set(handle.pool, opening);
+}
 
 /** The container's database, created on first use from the environment. */
 export function getDatabase(): DatabaseHandle {
@@ -158,3 +190,7 @@ export async function closeDatabase(): Promise<void> {
   shared = undefined;
   await current?.db.destroy();
 }
+
+// Lambda sets this in every container (so do serverless-offline and
+// `sls invoke local`); tests and scripts open their connections themselves.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) connectEarly();
