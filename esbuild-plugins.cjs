@@ -41,39 +41,140 @@ const pgNativeLeftOut = {
     }));
   },
 };
+/**
+ * Kysely's `Kysely` class, query creator and expression builder reach many
+ * builders from getters and methods, which esbuild cannot tree-shake. The
+ * modules below are replaced with classes of the same names whose
+ * constructors throw, so a call that was ruled out here fails loudly, naming
+ * this file, instead of misbehaving. Each of these classes is only ever
+ * constructed (`new X(...)`) by the methods named in `use`; nothing in Kysely
+ * reads a static member of one or `instanceof`-tests it, so until such a
+ * method is called the stub is never touched. test/unit/bundle.test.ts checks
+ * that the stubs throw; test/integration/migrate-bundle.test.ts runs the
+ * bundled migrations up, down and up again against a real PostgreSQL.
+ *
+ * To use one of these, take its entry off the list (and mind the 250 KB
+ * budget that test/unit/bundle.test.ts enforces). Keys are paths inside
+ * kysely/dist. After a Kysely upgrade: a name some other module now imports
+ * from a stubbed file and the stub lacks fails the build; a stub now reached
+ * on a path a function takes fails the tests that run bundles (the migrate
+ * bundle test, `sls invoke local`, the e2e tests through `npm start`); a file
+ * that moved is no longer stubbed, which the bundle test's probe reports.
+ */
+const kyselyUnused = {
+  // No function runs MERGE.
+  'query-builder/merge-query-builder.js': {
+    names: [
+      'MergeQueryBuilder',
+      'WheneableMergeQueryBuilder',
+      'MatchedThenableMergeQueryBuilder',
+      'NotMatchedThenableMergeQueryBuilder',
+    ],
+    use: 'db.mergeInto()',
+  },
+  // No CASE expressions (the listing query writes its own SQL with sql``).
+  'query-builder/case-builder.js': {
+    names: ['CaseBuilder', 'CaseThenBuilder', 'CaseWhenBuilder', 'CaseEndBuilder'],
+    use: 'db.case() or eb.case()',
+  },
+  // jsonb columns are written and read whole, never traversed in SQL.
+  'query-builder/json-path-builder.js': {
+    names: ['JSONPathBuilder', 'TraversedJSONPathBuilder', 'AliasedJSONPathBuilder'],
+    use: "eb.ref(column, '->') or eb.jsonPath()",
+  },
+  // No aggregates or window functions. eb.fn itself stays (every expression
+  // builder creates it) and so does a plain function call, eb.fn('name', args).
+  'query-builder/aggregate-function-builder.js': {
+    names: ['AggregateFunctionBuilder', 'AliasedAggregateFunctionBuilder'],
+    use: 'fn.agg(), fn.count(), fn.countAll(), fn.sum(), fn.avg(), fn.min(), fn.max() or fn.jsonAgg()',
+  },
+  'query-builder/over-builder.js': { names: ['OverBuilder'], use: 'an aggregate function .over() window' },
+  // No upserts (an idempotency key is locked and looked up before its insert).
+  'query-builder/on-conflict-builder.js': {
+    names: ['OnConflictBuilder', 'OnConflictDoNothingBuilder', 'OnConflictUpdateBuilder'],
+    use: 'insertInto().onConflict()',
+  },
+  // Every table is in the default schema: nothing calls withSchema(), and the
+  // Migrator only builds this plugin when given a `migrationTableSchema`,
+  // which lib/db/migrations.ts does not set.
+  'plugin/with-schema/with-schema-plugin.js': {
+    names: ['WithSchemaPlugin'],
+    use: 'withSchema() or a migrationTableSchema',
+  },
+  // With WithSchemaPlugin and the view builder gone, this is the only user of
+  // Kysely's OperationNodeTransformer (~22 KB), which then drops out of the
+  // bundles. No migration creates a partial index with the schema builder;
+  // write one with sql``, as the name-prefix index in lib/db/migrations.ts is.
+  'plugin/immediate-value/immediate-value-transformer.js': {
+    names: ['ImmediateValueTransformer'],
+    use: 'db.schema.createIndex().where() (a partial index)',
+  },
+  // Schema builders for what the migrations never create: views, schemas
+  // (the Migrator only creates one for a migrationTableSchema), and MySQL's
+  // ALTER TABLE ... ADD INDEX, which PostgreSQL does not have (createIndex does).
+  'schema/create-view-builder.js': { names: ['CreateViewBuilder'], use: 'db.schema.createView()' },
+  'schema/drop-view-builder.js': { names: ['DropViewBuilder'], use: 'db.schema.dropView()' },
+  'schema/refresh-materialized-view-builder.js': {
+    names: ['RefreshMaterializedViewBuilder'],
+    use: 'db.schema.refreshMaterializedView()',
+  },
+  'schema/create-schema-builder.js': { names: ['CreateSchemaBuilder'], use: 'db.schema.createSchema()' },
+  'schema/drop-schema-builder.js': { names: ['DropSchemaBuilder'], use: 'db.schema.dropSchema()' },
+  'schema/alter-table-add-index-builder.js': {
+    names: ['AlterTableAddIndexBuilder'],
+    use: "db.schema.alterTable().addIndex() (MySQL's; use db.schema.createIndex())",
+  },
+};
 
 /**
- * The HTTP functions only build queries; they never create tables, look up a
- * schema or switch schemas. Kysely's `Kysely` class still references all of
- * that from getters and methods, which esbuild cannot tree-shake, so those
- * modules (and the operation-node transformer only they use) are replaced
- * with stubs that fail loudly if ever called: ~60 KB less per bundle. The
- * migrate function, which needs the schema builder, gets the real modules.
+ * The HTTP functions only build queries: they never create tables or list the
+ * database's tables, so the schema module and the introspector are left out
+ * of them as well; the migrate function, whose Migrator needs both, keeps them.
  */
-const kyselyLeftOut = {
-  'schema/schema-module.js': 'SchemaModule',
-  'plugin/with-schema/with-schema-plugin.js': 'WithSchemaPlugin',
-  'dialect/postgres/postgres-introspector.js': 'PostgresIntrospector',
+const kyselyMigrateOnly = {
+  'schema/schema-module.js': { names: ['SchemaModule'], use: 'db.schema' },
+  'dialect/postgres/postgres-introspector.js': { names: ['PostgresIntrospector'], use: 'db.introspection' },
 };
-const kyselyQueriesOnly = {
-  name: 'kysely-queries-only',
+
+function throwingClasses(names, message) {
+  return names
+    .map((name) => {
+      const text = JSON.stringify(`${name} ${message}`);
+      return `export class ${name} { constructor() { throw new Error(${text}); } }`;
+    })
+    .join('\n');
+}
+
+const kyselyLeftOut = {
+  name: 'kysely-left-out',
   setup(build) {
     const entries = Object.values(build.initialOptions.entryPoints ?? {}).map((entry) =>
       typeof entry === 'string' ? entry : entry.in,
     );
-    if (entries.length === 0 || entries.some((entry) => /migrate\.[jt]s$/.test(entry))) return;
+    // An unnamed entry (stdin) could be the migrate function: it keeps the schema module.
+    const queriesOnly = entries.length > 0 && !entries.some((entry) => /migrate\.[jt]s$/.test(entry));
     build.onLoad({ filter: /[\\/]node_modules[\\/]kysely[\\/]dist[\\/].*\.js$/ }, (args) => {
       const relative = args.path.replace(/\\/g, '/').replace(/^.*\/kysely\/dist\/(esm\/)?/, '');
-      const name = kyselyLeftOut[relative];
-      if (!name) return undefined;
-      return {
-        loader: 'js',
-        contents: `export class ${name} {
-          constructor() {
-            throw new Error('${name} is left out of the HTTP function bundles (esbuild-plugins.cjs); only the migrate function has it');
-          }
-        }`,
-      };
+      const unused = kyselyUnused[relative];
+      if (unused) {
+        const why = `no function uses ${unused.use}; take it off the list there to use it`;
+        return {
+          loader: 'js',
+          contents: throwingClasses(unused.names, `is left out of every function bundle (esbuild-plugins.cjs): ${why}`),
+        };
+      }
+      const migrateOnly = queriesOnly ? kyselyMigrateOnly[relative] : undefined;
+      if (migrateOnly) {
+        const why = `only the migrate function has ${migrateOnly.use}`;
+        return {
+          loader: 'js',
+          contents: throwingClasses(
+            migrateOnly.names,
+            `is left out of the HTTP function bundles (esbuild-plugins.cjs); ${why}`,
+          ),
+        };
+      }
+      return undefined;
     });
   },
 };
@@ -189,4 +290,4 @@ const lazyBuiltins = {
   },
 };
 
-module.exports = [pgNodeStreams, pgNativeLeftOut, kyselyQueriesOnly, lazyBuiltins];
+module.exports = [pgNodeStreams, pgNativeLeftOut, kyselyLeftOut, lazyBuiltins];
