@@ -111,6 +111,13 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     });
   };
 
+  const connectFailed = (error: unknown): never => {
+    // The managed password was rotated since this container read it: this
+    // request fails (503), the next one reads the secret again.
+    if ((error as { code?: unknown }).code === '28P01') forgetPassword?.();
+    throw error;
+  };
+
   return {
     async connect(): Promise<PostgresPoolClient> {
       const early = earlyConnection?.get(pool);
@@ -119,15 +126,10 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
         // The first request reports what the early connection ran into rather
         // than waiting a second connect timeout for the same unreachable
         // database; a success left the connection in the pool, taken below.
-        await early;
+        await early.catch(connectFailed);
       }
       for (;;) {
-        const client = await pool.connect().catch((error: unknown) => {
-          // The managed password was rotated since this container read it:
-          // this request fails (503), the next one reads the secret again.
-          if ((error as { code?: unknown }).code === '28P01') forgetPassword?.();
-          throw error;
-        });
+        const client = await pool.connect().catch(connectFailed);
         const idleSince = releasedAt.get(client);
         if (idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs) return checkOut(client);
         try {

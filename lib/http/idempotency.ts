@@ -4,7 +4,6 @@
  * transaction as the write itself, so a client that retries after a timeout
  * gets the original response, never a second cat.
  */
-import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -27,7 +26,9 @@ export function idempotencyKey(event: APIGatewayProxyEventV2): string | undefine
 /** Same route and same validated input give the same fingerprint, whatever the JSON spacing or key order. */
 export function fingerprint(route: string, input: Record<string, unknown>): string {
   const canonical = JSON.stringify([route, Object.entries(input).sort(([a], [b]) => (a < b ? -1 : 1))]);
-  return createHash('sha256').update(canonical).digest('hex');
+  // node:crypto is loaded by the first request with an Idempotency-Key, not
+  // at import: a create-cat cold start without one does not pay for it.
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(canonical).digest('hex');
 }
 
 export interface IdempotentRequest {

@@ -282,6 +282,9 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
     DB_POOL_MAX: '1',
     POWERTOOLS_SERVICE_NAME: 'cats-api',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    // Lambda sets it in every container; the functions open their connection
+    // during init when they see it (lib/db/index.ts, connectEarly).
+    AWS_LAMBDA_FUNCTION_NAME: 'bench',
   };
   const cases: Array<{ name: FunctionName; event: APIGatewayProxyEventV2; sql: string }> = [
     { name: 'getCat', event: httpEvent('get-cat', { id: 1 }), sql: 'select * from "cats" where "id" = 1' },
