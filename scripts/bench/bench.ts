@@ -8,6 +8,7 @@
  *   npm run bench                  full run (a few minutes)
  *   npm run bench -- --quick       fewer repeats, for CI
  *   npm run bench -- --check       exit 1 when a ratio leaves its generous margin
+ *   npm run bench -- --instructions  also count cold starts' CPU instructions (valgrind)
  *   npm run bench -- --out FILE    also write the table to FILE
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -30,6 +31,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const check = args.includes('--check');
+const instructions = args.includes('--instructions');
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const shownArgs = args.filter((arg, i) => arg !== '--out' && (outIndex < 0 || i !== outIndex + 1));
@@ -337,6 +339,47 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
       limit: 3,
     });
   }
+
+  if (!instructions) return;
+  // Wall-clock cold starts on a shared 2-core machine move by a few
+  // milliseconds from run to run. Instructions retired do not: with V8 on one
+  // thread and fixed seeds, the same bundle costs the same count every time,
+  // so a change of a fraction of a percent is visible.
+  log('cold starts: counting instructions with valgrind (a few seconds each)');
+  for (const c of cases) {
+    const fn = await countInstructions([functionScript, bundlePaths[c.name], JSON.stringify(c.event)], env);
+    const floor = await countInstructions([floorScript, url.hostname, url.port, 'bench', 'bench_small', c.sql], {
+      PATH: env.PATH,
+    });
+    rows.push({
+      section: '2. cold start',
+      figure: `${functionNames[c.name]}: CPU instructions to the first answer`,
+      value: `${(fn / 1e6).toFixed(1)} M`,
+      floor: `${(floor / 1e6).toFixed(1)} M`,
+      ratio: fn / floor,
+      target: 1.25,
+    });
+  }
+}
+
+/** Instructions a fresh `node` retires, counted by valgrind's callgrind, V8 single-threaded, fixed seeds. */
+async function countInstructions(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { stderr } = await run(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--callgrind-out-file=/dev/null',
+      process.execPath,
+      '--single-threaded',
+      '--hash-seed=1',
+      '--random-seed=1',
+      ...argv,
+    ],
+    { env, maxBuffer: 10 * 1024 * 1024 },
+  );
+  const count = /Collected : (\d+)/.exec(stderr)?.[1];
+  if (!count) throw new Error(`valgrind printed no instruction count: ${stderr.slice(-500)}`);
+  return Number(count);
 }
 
 // ---------------------------------------------------------------- handlers in process
