@@ -74,7 +74,7 @@ const expected = (query: { compile(): CompiledQuery }) => {
 
 const text = fc.string({ minLength: 1, maxLength: 8 });
 const int = fc.integer({ min: 0, max: 2147483647 });
-const versions = fc.option(fc.array(fc.integer({ min: 1, max: 2147483647 }), { minLength: 1, maxLength: 4 }), {
+const versions = fc.option(fc.array(fc.integer({ min: 1, max: 2147483647 }), { minLength: 1, maxLength: 8 }), {
   nil: undefined,
 });
 
