@@ -124,7 +124,53 @@ export function toCat(row: CatRow): Cat {
     price: row.price,
     breed: row.breed,
     version: row.version,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdAt: isoTime(row.created_at),
+    updatedAt: isoTime(row.updated_at),
   };
+}
+
+const tens = (n: number) => 48 + (((n / 10) | 0) % 10);
+const ones = (n: number) => 48 + (n % 10);
+
+/**
+ * `date.toISOString()`, for four-digit years (others, and invalid dates, are
+ * left to it): V8's own takes ~0.5 µs, and a page of 20 cats formats 40.
+ * One `fromCharCode` makes the string flat, where concatenating its pieces
+ * would make a rope that JSON.stringify then has to flatten.
+ */
+export function isoTime(date: Date): string {
+  const year = date.getUTCFullYear();
+  if (!(year >= 1000 && year <= 9999)) return date.toISOString();
+  const month = date.getUTCMonth() + 1;
+  const day = date.getUTCDate();
+  const hours = date.getUTCHours();
+  const minutes = date.getUTCMinutes();
+  const seconds = date.getUTCSeconds();
+  const millis = date.getUTCMilliseconds();
+  return String.fromCharCode(
+    tens(year / 100),
+    ones((year / 100) | 0),
+    tens(year),
+    ones(year),
+    0x2d, // -
+    tens(month),
+    ones(month),
+    0x2d,
+    tens(day),
+    ones(day),
+    0x54, // T
+    tens(hours),
+    ones(hours),
+    0x3a, // :
+    tens(minutes),
+    ones(minutes),
+    0x3a,
+    tens(seconds),
+    ones(seconds),
+    0x2e, // .
+    tens(millis / 10),
+    tens(millis),
+    ones(millis),
+    0x5a, // Z
+  );
 }

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { httpRoute } from '../../lib/http/handler.js';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import { httpRoute, securityHeaders } from '../../lib/http/handler.js';
 import { logger } from '../../lib/logger.js';
 import { expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
@@ -80,6 +81,51 @@ describe('httpRoute', () => {
       expect(fields?.error?.stack).toMatch(/handler\.test\.ts/); // Powertools logs the stack with it
     } finally {
       logged.mockRestore();
+    }
+  });
+});
+
+describe('securityHeaders', () => {
+  const optionSets: object[] = [
+    {},
+    { reportTo: false, poweredBy: false, strictTransportSecurity: { maxAge: 60, includeSubDomains: false } },
+    { contentSecurityPolicy: { 'default-src': "'self'", sandbox: false }, referrerPolicy: false },
+  ];
+  const responses = (): Array<
+    { statusCode?: number; headers?: Record<string, unknown>; body?: string } | undefined
+  > => [
+    { statusCode: 200, headers: { 'content-type': 'application/json', etag: '"1"' }, body: '{}' },
+    { statusCode: 404, headers: { 'content-type': 'application/problem+json' }, body: '{}' },
+    { statusCode: 204, headers: {} },
+    { statusCode: 304, headers: { etag: '"2"', 'Referrer-Policy': 'origin' } },
+    { statusCode: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: 'a{}' },
+    { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<p>' },
+    { statusCode: 200, headers: { 'Content-Type': 'text/html' }, body: '<p>' },
+    { statusCode: 200, body: 'no headers' },
+    { headers: {}, body: 'no status' },
+    undefined,
+  ];
+
+  it("sets exactly middy's headers, in middy's order, on every kind of response", async () => {
+    for (const options of optionSets) {
+      const ours = securityHeaders(options);
+      const theirs = httpSecurityHeaders(options);
+      // Twice: the first response works the headers out, later ones reuse them.
+      for (const round of [1, 2]) {
+        const expected = responses();
+        const actual = responses();
+        for (const [i, response] of expected.entries()) {
+          for (const hook of ['after', 'onError'] as const) {
+            const a = { event: {}, context: {}, response: structuredClone(actual[i]) } as never;
+            const b = { event: {}, context: {}, response: structuredClone(response) } as never;
+            await ours[hook]?.(a);
+            await theirs[hook]?.(b);
+            const entries = (r: { response?: { headers?: object } }) => Object.entries(r.response?.headers ?? {});
+            expect([round, hook, entries(a)]).toEqual([round, hook, entries(b)]);
+            expect((a as { response?: unknown }).response).toEqual((b as { response?: unknown }).response);
+          }
+        }
+      }
     }
   });
 });

@@ -1,4 +1,5 @@
-import { catIdSchema, catPatchSchema, listQuerySchema, newCatSchema, toCat } from '../../lib/cats/schema.js';
+import fc from 'fast-check';
+import { catIdSchema, catPatchSchema, isoTime, listQuerySchema, newCatSchema, toCat } from '../../lib/cats/schema.js';
 
 const cat = { name: 'Tom', price: 1200, breed: 'tabby' };
 const messages = (result: { error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
@@ -125,5 +126,31 @@ describe('toCat', () => {
       createdAt: '2024-01-02T03:04:05.678Z',
       updatedAt: '2024-02-03T04:05:06.789Z',
     });
+  });
+});
+
+describe('isoTime', () => {
+  it('writes any date exactly as toISOString does', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.date({ noInvalidDate: true }),
+          fc.date({
+            min: new Date('1000-01-01T00:00:00.000Z'),
+            max: new Date('9999-12-31T23:59:59.999Z'),
+            noInvalidDate: true,
+          }),
+        ),
+        (date) => {
+          expect(isoTime(date)).toBe(date.toISOString());
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    for (const date of ['0999-12-31T23:59:59.999Z', '1000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+      expect(isoTime(new Date(date))).toBe(date);
+    }
+    expect(isoTime(new Date(Date.UTC(10000, 0)))).toBe('+010000-01-01T00:00:00.000Z');
+    expect(() => isoTime(new Date(Number.NaN))).toThrow(RangeError);
   });
 });
