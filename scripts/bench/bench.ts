@@ -15,7 +15,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +23,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as esbuild from 'esbuild';
 import pg from 'pg';
 import { type ApiProcess, startApi } from '../../test/support/api-process.js';
+import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
 
@@ -188,10 +189,6 @@ async function bundles(): Promise<Record<FunctionName, string>> {
     env: { ...process.env, NODE_OPTIONS: '' },
     maxBuffer: 10 * 1024 * 1024,
   });
-  // The same build as serverless.yml's custom.esbuild, with a metafile, to say
-  // what each bundle is made of.
-  const yml = readFileSync(join(root, 'serverless.yml'), 'utf8');
-  const banner = /js: "(.*)"/.exec(yml)?.[1] ?? '';
   const out = {} as Record<FunctionName, string>;
   for (const [name, file] of Object.entries(functionNames) as Array<[FunctionName, string]>) {
     const zip = join(packageDir, `${name}.zip`);
@@ -201,18 +198,13 @@ async function bundles(): Promise<Record<FunctionName, string>> {
     const bundle = join(dir, 'functions', `${file}.js`);
     out[name] = bundle;
     const code = readFileSync(bundle);
+    // The same build as `sls package` (serverless.yml's esbuild options and
+    // plugins), with a metafile, to say what each bundle is made of.
     const meta = await esbuild.build({
+      ...functionBuildOptions,
       entryPoints: [join(root, 'functions', `${file}.ts`)],
-      bundle: true,
-      minify: true,
-      target: 'node22',
-      platform: 'node',
-      format: 'esm',
-      banner: { js: banner },
-      external: ['@aws-sdk/*', 'pg-native'],
       metafile: true,
       write: false,
-      ...(await extraEsbuildOptions()),
     });
     const byPackage = new Map<string, number>();
     for (const output of Object.values(meta.metafile?.outputs ?? {})) {
@@ -235,15 +227,6 @@ async function bundles(): Promise<Record<FunctionName, string>> {
     });
   }
   return out;
-}
-
-/** serverless.yml may name an esbuild plugins file; the metafile build uses it too. */
-async function extraEsbuildOptions(): Promise<Partial<esbuild.BuildOptions>> {
-  const yml = readFileSync(join(root, 'serverless.yml'), 'utf8');
-  const plugins = /plugins: (\.\/[\w./-]+)/.exec(yml)?.[1];
-  if (!plugins) return {};
-  const module = await import(resolve(root, plugins));
-  return { plugins: module.default as esbuild.Plugin[] };
 }
 
 // ---------------------------------------------------------------- 2. cold start
