@@ -3,21 +3,16 @@
  * first page and for a deep page, on a table large enough that PostgreSQL
  * would rather scan it whole if no index fitted. Uses a database of its own.
  */
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { type ListOptions, listCatsQuery } from '../../lib/cats/repository.js';
 import { sortKeys } from '../../lib/cats/schema.js';
 import { db } from '../../lib/db/index.js';
+import { seedCats } from '../support/bulk-data.js';
 import { useScratchDatabase } from '../support/scratch-database.js';
 
-useScratchDatabase('cats_plans');
+const databaseUrl = useScratchDatabase('cats_plans');
 
-beforeAll(async () => {
-  await sql`
-    INSERT INTO cats (name, price, breed, created_at)
-    SELECT 'cat ' || md5(i::text), (i * 7919) % 100000, 'breed ' || (i % 50), now() - i * interval '1 second'
-    FROM generate_series(1, 100000) AS i`.execute(db());
-  await sql`ANALYZE cats`.execute(db());
-}, 60000);
+beforeAll(() => seedCats(databaseUrl(), 100000), 120000);
 
 interface PlanNode {
   'Node Type': string;

@@ -17,7 +17,7 @@ const plugins = createRequire(import.meta.url)(`${root}${pluginsFile}`) as esbui
 export const functionBuildOptions = {
   bundle: true,
   minify: true,
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   format: 'esm',
   banner: { js: banner },
