@@ -1,5 +1,5 @@
 /** GET /cats (and the tutorial's GET /): one page of cats, in id order. */
-import { listCatPage } from '../lib/cats/list.js';
+import { listCatPage } from '../lib/cats/repository.js';
 import { listQuerySchema } from '../lib/cats/schema.js';
 import { db } from '../lib/db/index.js';
 import { httpRoute } from '../lib/http/handler.js';

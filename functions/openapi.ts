@@ -1,6 +1,6 @@
 /** GET /openapi.json: the OpenAPI 3.1 document of this API, generated from its schemas. */
 import { httpRoute } from '../lib/http/handler.js';
-import { openApiDocument } from '../lib/openapi.js';
+import { openApiDocument } from '../lib/openapi/document.js';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { openApiDocument } from '../lib/openapi.js';
+import { openApiDocument } from '../lib/openapi/document.js';
 
 const target = resolve(process.argv[2] ?? 'openapi.json');
 writeFileSync(target, `${JSON.stringify(openApiDocument(), null, 2)}\n`);

@@ -15,6 +15,7 @@
  * rather than freezing one request's value into the cache.
  */
 import { type Compilable, createQueryId, type Kysely, type RootOperationNode } from 'kysely';
+import { logger } from '../logger.js';
 import type { Database } from './schema.js';
 
 type Options = Record<string, unknown>;
@@ -32,22 +33,39 @@ interface Plan {
   placeholders: Placeholder[];
 }
 
-// The routes make at most 256 shapes a query (the listing: 4 sorts, 2 orders,
-// 32 filter combinations); a long list (an If-Match with hundreds of tags) is
-// compiled per call instead, so no client can grow the cache.
-const maxShapes = 300;
+/**
+ * A query run with each call's values. `shapes()` tells how many shapes it
+ * has compiled and kept, and how many calls found no room for theirs.
+ */
+export type CachedQuery<O, R> = ((db: Kysely<Database>, options: O) => Promise<R[]>) & {
+  shapes(): { kept: number; refused: number };
+};
+
+export interface CacheOptions {
+  /**
+   * The most shapes kept; a shape past it is compiled per call (and logged
+   * once), so no client can grow the cache. Size it from the query's own
+   * shape count: a listing computes its own (lib/listing.ts).
+   */
+  maxShapes?: number;
+}
+
+// A long list (an If-Match with hundreds of tags) is compiled per call
+// instead, for the same reason.
 const maxListLength = 4;
 
 /** Returns the rows; `build` must only use `options` as described above. */
 export function cachedQuery<O extends object, R>(
   build: (db: Kysely<Database>, options: O) => Compilable<R>,
   shapeFields: ReadonlyArray<keyof O & string> = [],
-): (db: Kysely<Database>, options: O) => Promise<R[]> {
+  { maxShapes = 64 }: CacheOptions = {},
+): CachedQuery<O, R> {
   const plans = new Map<string, Plan>();
-  return async (db, options) => {
+  let refused = 0;
+  const run = async (db: Kysely<Database>, options: O) => {
     const values = options as Options;
     let shape = '';
-    let keep = plans.size < maxShapes;
+    let keep = true;
     for (const field in values) {
       const value = values[field];
       if (value === undefined) continue;
@@ -61,7 +79,10 @@ export function cachedQuery<O extends object, R>(
     let plan = plans.get(shape);
     if (plan === undefined) {
       plan = compile(db, values, shapeFields as readonly string[], build as never);
-      if (keep) plans.set(shape, plan);
+      if (keep && plans.size < maxShapes) plans.set(shape, plan);
+      else if (keep && refused++ === 0) {
+        logger.warn('query cache full: this shape is compiled on every call', { shape, maxShapes, sql: plan.sql });
+      }
     }
     const parameters = plan.placeholders.map(({ field, index }) =>
       index === undefined ? values[field] : (values[field] as unknown[])[index],
@@ -69,6 +90,7 @@ export function cachedQuery<O extends object, R>(
     const result = await db.executeQuery<R>({ sql: plan.sql, query: plan.query, parameters, queryId: createQueryId() });
     return result.rows;
   };
+  return Object.assign(run, { shapes: () => ({ kept: plans.size, refused }) });
 }
 
 function compile(

@@ -1,16 +1,69 @@
 /**
  * The one place where errors become HTTP: a problem the code raised on
  * purpose goes out as it is, a database that cannot serve us becomes a 503
- * with Retry-After, and anything else a 500 that says nothing internal.
+ * with Retry-After, a write that breaks a unique or foreign key constraint
+ * becomes a 409 or 422 naming the field, and anything else a 500 that says
+ * nothing internal.
  */
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { HttpProblem, problemTypes } from './problem.js';
+import { fieldError, HttpProblem, problemTypes } from './problem.js';
 
 /** Seconds a client should wait before retrying after a 503. */
 export const retryAfterSeconds = 2;
 
+/** `owner_id` -> `ownerId`: API fields are the columns' names in camelCase. */
+const fieldName = (column: string) => column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+interface ConstraintError {
+  code?: unknown;
+  detail?: unknown;
+}
+
+/**
+ * A unique or foreign key violation, told from PostgreSQL's own error: its
+ * SQLSTATE and the key in its detail ("Key (email)=(...) already exists.").
+ * The values are never echoed back; the column names become field names.
+ */
+function constraintProblem(error: unknown): HttpProblem | undefined {
+  const { code, detail } = (error ?? {}) as ConstraintError;
+  if (code !== '23505' && code !== '23503') return undefined;
+  const text = typeof detail === 'string' ? detail : '';
+  const columns = /^Key \(([^)]*)\)=/.exec(text)?.[1]?.split(', ').map(fieldName) ?? [];
+  const table = /table "([^"]+)"/.exec(text)?.[1] ?? 'another table';
+  if (code === '23505') {
+    const errors = columns.map((field) => fieldError('body', [field], 'is already taken: it must be unique'));
+    const named = columns.length > 0 ? columns.join(' and ') : 'a value';
+    return new HttpProblem(
+      409,
+      problemTypes.conflict,
+      'Conflict',
+      `${named} is already taken: it must be unique`,
+      errors,
+    );
+  }
+  if (/is still referenced/.test(text)) {
+    return new HttpProblem(
+      409,
+      problemTypes.conflict,
+      'Conflict',
+      `rows of ${table} still refer to it: change or remove them first`,
+    );
+  }
+  const errors = columns.map((field) => fieldError('body', [field], `must be the id of an existing row of ${table}`));
+  const named = columns.length > 0 ? columns.join(' and ') : 'a reference';
+  return new HttpProblem(
+    422,
+    problemTypes.unknownReference,
+    'Unknown reference',
+    `${named} must be the id of an existing row of ${table}`,
+    errors,
+  );
+}
+
 export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
+  const constraint = constraintProblem(error);
+  if (constraint) return constraint;
   if (isDatabaseUnavailable(error)) {
     return new HttpProblem(
       503,

@@ -35,6 +35,8 @@ export const problemTypes = {
   preconditionFailed: '/problems/precondition-failed',
   idempotencyInFlight: '/problems/idempotency-key-in-use',
   idempotencyKeyReused: '/problems/idempotency-key-reused',
+  conflict: '/problems/conflict',
+  unknownReference: '/problems/unknown-reference',
   databaseUnavailable: '/problems/database-unavailable',
   internal: '/problems/internal-error',
 } as const;

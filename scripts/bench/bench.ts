@@ -506,9 +506,8 @@ async function warmLatency(db: Databases): Promise<void> {
 
 async function scale(db: Databases): Promise<void> {
   const handlers = await loadHandlers();
-  const { encodeCursor } = await import('../../lib/cats/cursor.js');
-  const { listingOf } = await import('../../lib/cats/list.js');
-  const { listQuerySchema } = await import('../../lib/cats/schema.js');
+  const { encodeCursor, listingOf } = await import('../../lib/listing.js');
+  const { catListing, listQuerySchema } = await import('../../lib/cats/schema.js');
   let seed = 42;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -520,7 +519,7 @@ async function scale(db: Databases): Promise<void> {
   // Ids start at 1, and so does every cursor the API issues.
   const cursorAfter = (after: number, breed?: string) => {
     const id = Math.max(1, after);
-    return encodeCursor(listingOf(listQuerySchema.parse(breed ? { breed } : {})), { key: String(id), id });
+    return encodeCursor(listingOf(catListing, listQuerySchema.parse(breed ? { breed } : {})), { key: String(id), id });
   };
   const cases = (rowCount: number) => {
     const firstPage = httpEvent('list-cats', { query: { limit: '20' } });

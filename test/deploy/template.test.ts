@@ -4,25 +4,14 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { openApiDocument } from '../../lib/openapi/document.js';
 import { validateTemplate } from './cfn-spec.js';
 import { activeResources, ofType, type Packaged, packageService, type Resource, root } from './template.js';
 
-/** The functions that use the database; OpenApi (GET /openapi.json) serves a document and needs none. */
-const apiFunctions = ['ListCats', 'GetCat', 'CreateCat', 'UpdateCat', 'DeleteCat'];
-const routes = [
-  'GET /',
-  'GET /cats',
-  'GET /cats/{id}',
-  'POST /cats',
-  'POST /add',
-  'PATCH /cats/{id}',
-  'PATCH /edit/{id}',
-  'DELETE /cats/{id}',
-  'DELETE /remove/{id}',
-  'GET /openapi.json',
-  'GET /docs',
-  'GET /docs/{asset}',
-];
+/** Every route of the OpenAPI document, e.g. GET /cats/{id}. */
+const documentedRoutes = Object.entries(openApiDocument().paths).flatMap(([path, operations]) =>
+  Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+);
 const existing = {
   existingDbHost: 'cats.abc123.eu-west-1.rds.amazonaws.com',
   existingDbName: 'cats',
@@ -33,6 +22,8 @@ const existing = {
 };
 
 let dev: Packaged;
+/** Logical-id prefixes of the functions with `database: { share }` (the API functions that use the database). */
+let apiFunctions: string[];
 let prod: Packaged;
 let proxied: Packaged;
 let existingDb: Packaged;
@@ -45,6 +36,7 @@ beforeAll(async () => {
   proxied = await packageService('dev', { rdsProxy: 'true' });
   existingDb = await packageService('dev', existing);
   withNat = await packageService('dev', { natGateway: 'true' });
+  apiFunctions = dev.functions.filter((fn) => fn.database?.share !== undefined).map((fn) => fn.id);
 }, 300000);
 
 afterAll(async () => {
@@ -67,12 +59,36 @@ describe.each([
   ['dev', () => dev],
   ['prod', () => prod],
 ])('the %s stage', (_stage, packaged) => {
-  it('has a function and an API route for every route the API serves, plus migrate', () => {
+  it('has a function for every entry of functions: and an API route for every route the document lists', () => {
     const resources = activeResources(packaged().template);
     const functions = ofType(resources, 'AWS::Lambda::Function').map(([id]) => id.replace(/LambdaFunction$/, ''));
-    expect(functions.sort()).toEqual([...apiFunctions, 'OpenApi', 'Docs', 'Migrate'].sort());
+    expect(functions.sort()).toEqual(
+      packaged()
+        .functions.map((fn) => fn.id)
+        .sort(),
+    );
+    expect(functions).toEqual(expect.arrayContaining(['ListCats', 'GetCat', 'CreateCat', 'Migrate']));
     const routeKeys = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
-    expect(routeKeys.sort()).toEqual([...routes].sort());
+    expect(routeKeys.sort()).toEqual([...documentedRoutes].sort());
+    expect(routeKeys.sort()).toEqual(
+      packaged()
+        .functions.flatMap((fn) => fn.routes)
+        .sort(),
+    );
+  });
+
+  it('gives the deployed database settings to exactly the functions whose entry has database:', () => {
+    const resources = activeResources(packaged().template);
+    for (const fn of packaged().functions) {
+      const env = functionEnv(resources, fn.id);
+      const expected = fn.database ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_SECRET_ARN'] : [];
+      expect([fn.name, Object.keys(env).filter((name) => name.startsWith('DB_') && name !== 'DB_POOL_MAX')]).toEqual([
+        fn.name,
+        expected,
+      ]);
+      // The plain settings every function shares stay.
+      expect([fn.name, env.POWERTOOLS_SERVICE_NAME]).toEqual([fn.name, 'cats-api']);
+    }
   });
 
   it('creates an encrypted, private PostgreSQL whose password RDS generates and keeps in Secrets Manager', () => {
@@ -176,6 +192,9 @@ describe.each([
     for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function')) {
       const reserved = fn.Properties?.ReservedConcurrentExecutions;
       expect([id, typeof reserved]).toEqual([id, 'number']);
+      expect([id, reserved]).toEqual([id, expect.any(Number)]);
+      expect(reserved).toBeGreaterThanOrEqual(1); // 0 would switch a function off
+      if (environmentOf(fn).DB_HOST === undefined) continue;
       const poolMax = Number(environmentOf(fn).DB_POOL_MAX);
       expect(poolMax).toBeGreaterThanOrEqual(1);
       connections += (reserved as number) * poolMax;
@@ -194,23 +213,26 @@ describe.each([
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] } },
     });
     const groups = ofType(resources, 'AWS::Logs::LogGroup');
-    expect(groups.length).toBe(apiFunctions.length + 4); // those, OpenApi, Docs, Migrate and the API's access log
+    expect(groups.map(([id]) => id).sort()).toEqual(
+      [...packaged().functions.map((fn) => `${fn.id}LogGroup`), 'HttpApiLogGroup'].sort(),
+    );
     for (const [id, group] of groups) expect([id, group.Properties?.RetentionInDays]).toEqual([id, expect.any(Number)]);
   });
 
-  it('alarms on the 5xx rate, on throttles and on database connection errors', () => {
+  it("alarms on the 5xx rate, on each function's throttles and on database connection errors", () => {
     const resources = activeResources(packaged().template);
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm');
     const text = JSON.stringify(alarms);
     expect(text).toContain('"MetricName":"5xx"');
-    const throttles = alarms.find(([id]) => id === 'ThrottlesAlarm')?.[1].Properties?.Metrics as {
-      MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } };
-    }[];
-    const watched = throttles.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
-    expect(watched.every((m) => m.MetricName === 'Throttles')).toBe(true);
-    expect(watched.map((m) => m.Dimensions[0]?.Value)).toEqual(
-      [...apiFunctions, 'OpenApi', 'Docs', 'Migrate'].map((name) => ({ Ref: `${name}LambdaFunction` })),
-    );
+    const throttled = alarms
+      .filter(([, alarm]) => alarm.Properties?.MetricName === 'Throttles')
+      .map(([, alarm]) => (alarm.Properties?.Dimensions as { Value: unknown }[] | undefined)?.[0]?.Value);
+    expect(throttled).toEqual(packaged().functions.map((fn) => ({ Ref: `${fn.id}LambdaFunction` })));
+    // CloudWatch refuses an alarm on a metric math expression over more than 10 metrics.
+    for (const [id, alarm] of alarms) {
+      const metrics = (alarm.Properties?.Metrics as { MetricStat?: unknown }[] | undefined) ?? [];
+      expect([id, metrics.filter((m) => m.MetricStat).length <= 10]).toEqual([id, true]);
+    }
     expect(text).toContain('"MetricName":"DatabaseUnavailable"');
     for (const [id, alarm] of alarms)
       expect([id, alarm.Properties?.AlarmActions]).toEqual([id, [{ Ref: 'AlarmTopic' }]]);
@@ -230,6 +252,12 @@ describe.each([
     expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 });
+
+it('refuses to package a connection budget too small for every function that uses the database', async () => {
+  await expect(packageService('dev', { apiDbConnections: '4' })).rejects.toThrow(
+    /custom\.database\.connections \(4\) is too small to give each of the \d+ functions/,
+  );
+}, 120000);
 
 it('protects the prod database from deletion and keeps a snapshot on removal; dev is disposable', () => {
   const prodDb = activeResources(prod.template).Database as Resource;

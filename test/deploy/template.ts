@@ -30,11 +30,25 @@ export interface Template {
   Outputs?: Record<string, unknown>;
 }
 
+/** A function as serverless.yml declares it (after variables are resolved). */
+export interface DeclaredFunction {
+  /** Its key in `functions:`, e.g. getCat. */
+  name: string;
+  /** The prefix of its resources' logical ids, e.g. GetCat (GetCatLambdaFunction, GetCatLogGroup). */
+  id: string;
+  handler: string;
+  database?: { share?: number; migrations?: true };
+  /** Its HTTP API routes, e.g. GET /cats/{id}. */
+  routes: string[];
+}
+
 export interface Packaged {
   template: Template;
   /** The template as deployed, for text searches. */
   text: string;
   dir: string;
+  /** The functions serverless.yml declares, from the state file `sls package` writes. */
+  functions: DeclaredFunction[];
 }
 
 /** `sls package --stage <stage>` with `--param` overrides, as a user would run it. */
@@ -55,11 +69,29 @@ export async function packageService(stage: string, params: Record<string, strin
   running.child.stdin?.end();
   try {
     await running;
+  } catch (error) {
+    // The framework prints its error on standard output.
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`sls package --stage ${stage} failed:\n${stdout}\n${stderr}`);
   } finally {
     await rm(path.join(root, env.CATS_ESBUILD_WORK_FOLDER as string), { recursive: true, force: true });
   }
   const text = await readFile(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
-  return { template: JSON.parse(text) as Template, text, dir };
+  const state = JSON.parse(await readFile(path.join(dir, 'serverless-state.json'), 'utf8')) as {
+    service: { functions: Record<string, Omit<DeclaredFunction, 'name' | 'id' | 'routes'> & { events: unknown[] }> };
+  };
+  const functions = Object.entries(state.service.functions).map(([name, { handler, database, events }]) => ({
+    name,
+    // The framework's own naming: the first letter upper-cased, dashes and underscores spelt out.
+    id: `${name[0]?.toUpperCase()}${name.slice(1)}`.replaceAll('-', 'Dash').replaceAll('_', 'Underscore'),
+    handler,
+    ...(database ? { database } : {}),
+    routes: events.flatMap((event) => {
+      const route = (event as { httpApi?: unknown }).httpApi;
+      return typeof route === 'string' ? [route] : [];
+    }),
+  }));
+  return { template: JSON.parse(text) as Template, text, dir, functions };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

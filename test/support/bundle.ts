@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { declaredFunctions } from './serverless-config.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const yml = readFileSync(`${root}serverless.yml`, 'utf8');
@@ -28,13 +29,21 @@ export const functionBuildOptions = {
 
 /** The functions serverless.yml deploys, by file name (functions/<name>.ts). */
 export function deployedFunctions(): string[] {
-  return [...yml.matchAll(/^\s+handler: functions\/([\w-]+)\.handler$/gm)].map((match) => match[1] as string);
+  return declaredFunctions().map((fn) => fn.file);
 }
 
 export interface FunctionBundle {
   code: string;
   /** Input files with at least one byte in the output (relative to the project). */
   inputs: string[];
+  /** Bytes in the output by origin: a package name, or a project file (lib/fields.ts). */
+  composition: Record<string, number>;
+}
+
+/** `node_modules/@scope/pkg/x.js` -> `@scope/pkg`; a project file stays as it is. */
+function origin(input: string): string {
+  const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  return match?.[1] ?? input;
 }
 
 /** Builds functions/<name>.ts in memory. */
@@ -48,10 +57,12 @@ export async function buildFunction(name: string): Promise<FunctionBundle> {
   });
   // Files esbuild read but tree-shook away are listed with 0 bytes; only
   // what reached the output counts.
-  const inputs = Object.values(result.metafile.outputs).flatMap((output) =>
-    Object.entries(output.inputs)
-      .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
-      .map(([input]) => input),
+  const used = Object.values(result.metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs).filter(([, { bytesInOutput }]) => bytesInOutput > 0),
   );
-  return { code: result.outputFiles[0]?.text ?? '', inputs };
+  const composition: Record<string, number> = {};
+  for (const [input, { bytesInOutput }] of used) {
+    composition[origin(input)] = (composition[origin(input)] ?? 0) + bytesInOutput;
+  }
+  return { code: result.outputFiles[0]?.text ?? '', inputs: used.map(([input]) => input), composition };
 }

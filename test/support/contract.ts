@@ -6,7 +6,7 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { openApiDocument } from '../../lib/openapi.js';
+import { openApiDocument } from '../../lib/openapi/document.js';
 
 const document = openApiDocument();
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;

@@ -3,24 +3,59 @@
  * from the event fixtures in test/events (the same files `sls invoke local
  * --path` takes).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { HttpHandler } from '../../lib/http/handler.js';
 import { expectMatchesContract } from './contract.js';
 
-export type Fixture =
-  | 'list-cats'
-  | 'list-cats-tutorial'
-  | 'get-cat'
-  | 'create-cat'
-  | 'create-cat-tutorial'
-  | 'update-cat'
-  | 'update-cat-tutorial'
-  | 'delete-cat'
-  | 'delete-cat-tutorial';
+/** A file of test/events without its extension, e.g. get-cat or create-cat-tutorial. */
+export type Fixture = string;
+
+const events = new URL('../events/', import.meta.url);
+
+/** The names of the event fixtures in test/events. */
+export function fixtureNames(): Fixture[] {
+  return readdirSync(events)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.replace(/\.json$/, ''));
+}
 
 export function fixture(name: Fixture): APIGatewayProxyEventV2 {
-  return JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8'));
+  const file = new URL(`${name}.json`, events);
+  if (!existsSync(file)) {
+    throw new Error(`no event fixture test/events/${name}.json (there are: ${fixtureNames().join(', ')})`);
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/**
+ * An API Gateway HTTP API (payload 2.0) event for a route such as
+ * `GET /owners/{id}`, with no fixture file: the path parameters fill the
+ * template (`{ id: 3 }` makes /owners/3). For resources that have no
+ * fixtures of their own.
+ */
+export function routeEvent(
+  routeKey: string,
+  changes: Omit<EventChanges, 'id'> & { path?: Record<string, string | number> } = {},
+): APIGatewayProxyEventV2 {
+  const [method = 'GET', template = '/'] = routeKey.split(' ');
+  const parameters = Object.fromEntries(Object.entries(changes.path ?? {}).map(([k, v]) => [k, String(v)]));
+  const rawPath = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = parameters[name];
+    if (value === undefined) throw new Error(`routeEvent(${routeKey}): no value for {${name}}`);
+    return encodeURIComponent(value);
+  });
+  const event = fixture('get-cat');
+  event.routeKey = routeKey;
+  event.rawPath = rawPath;
+  event.requestContext = {
+    ...event.requestContext,
+    routeKey,
+    http: { ...event.requestContext.http, method, path: rawPath },
+  };
+  event.pathParameters = Object.keys(parameters).length > 0 ? parameters : undefined;
+  if (method === 'POST' || method === 'PATCH') event.headers['content-type'] = 'application/json';
+  return withChanges(event, changes);
 }
 
 export interface EventChanges {
@@ -34,7 +69,10 @@ export interface EventChanges {
 
 /** A fixture with the changes a test needs: path id, body, query, headers. */
 export function httpEvent(name: Fixture, changes: EventChanges = {}): APIGatewayProxyEventV2 {
-  const event = fixture(name);
+  return withChanges(fixture(name), changes);
+}
+
+function withChanges(event: APIGatewayProxyEventV2, changes: EventChanges): APIGatewayProxyEventV2 {
   if (changes.id !== undefined) {
     const id = String(changes.id);
     event.pathParameters = { id };

@@ -1,8 +1,19 @@
-import { decodeCursor, encodeCursor, type Listing, type Position } from '../../lib/cats/cursor.js';
+import { catListing, type ListQuery } from '../../lib/cats/schema.js';
 import { HttpProblem } from '../../lib/http/problem.js';
+import {
+  type ListQuery as AnyListQuery,
+  decodeCursor as decode,
+  encodeCursor,
+  type Listing,
+  listingOf,
+  type Position,
+} from '../../lib/listing.js';
 
 const encodeRaw = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const byId: Listing = { sort: 'id', order: 'asc', filter: '[null,null,null,null]' };
+const listing = (query: Partial<ListQuery>): Listing =>
+  listingOf(catListing, { limit: 20, sort: 'id', order: 'asc', ...query } as AnyListQuery);
+const decodeCursor = (raw: string, of: Listing) => decode(catListing, raw, of);
+const byId = listing({});
 
 /** Calls decodeCursor expecting it to throw, and returns what it threw. */
 function rejection(raw: string, listing: Listing = byId): HttpProblem {
@@ -18,14 +29,8 @@ function rejection(raw: string, listing: Listing = byId): HttpProblem {
 describe('cursor', () => {
   it.each<[Listing, Position]>([
     [byId, { key: '1', id: 1 }],
-    [
-      { sort: 'name', order: 'desc', filter: '["bengal",null,null,"to"]' },
-      { key: 'Maine Coon 🐱 ünïcode', id: 42 },
-    ],
-    [
-      { sort: 'createdAt', order: 'asc', filter: '[]' },
-      { key: '2026-11-23 20:07:57.901234+00', id: 2147483647 },
-    ],
+    [listing({ sort: 'name', order: 'desc', breed: 'bengal', name: 'to' }), { key: 'Maine Coon 🐱 ünïcode', id: 42 }],
+    [listing({ sort: 'createdAt' }), { key: '2026-11-23 20:07:57.901234+00', id: 2147483647 }],
   ])('decodes what it encoded for the same listing: %j', (listing, position) => {
     expect(decodeCursor(encodeCursor(listing, position), listing)).toEqual(position);
   });
@@ -35,7 +40,7 @@ describe('cursor', () => {
   });
 
   const valid = encodeCursor(byId, { key: '5', id: 5 });
-  const document = { v: 2, s: 'id', o: 'asc', f: byId.filter, k: '5', i: 5 };
+  const document = { v: 3, s: 'id', o: 'asc', f: byId.filter, k: '5', i: 5 };
 
   it.each([
     ['empty', ''],
@@ -52,7 +57,7 @@ describe('cursor', () => {
     ['an id as a string', encodeRaw({ ...document, i: '5' })],
     ['an unknown sort', encodeRaw({ ...document, s: 'breed' })],
     ['an extra member', encodeRaw({ ...document, admin: true })],
-    ['no key member', encodeRaw({ v: 2, s: 'id', o: 'asc', f: byId.filter, i: 5 })],
+    ['no key member', encodeRaw({ v: 3, s: 'id', o: 'asc', f: byId.filter, i: 5 })],
   ])('rejects a cursor that is %s with a 400 naming cursor', (_label, raw) => {
     const problem = rejection(raw);
     expect(problem.status).toBe(400);
@@ -60,9 +65,9 @@ describe('cursor', () => {
   });
 
   it.each<[string, Listing]>([
-    ['another sort', { ...byId, sort: 'price' }],
-    ['another order', { ...byId, order: 'desc' }],
-    ['other filters', { ...byId, filter: '["bengal",null,null,null]' }],
+    ['another sort', listing({ sort: 'price' })],
+    ['another order', listing({ order: 'desc' })],
+    ['other filters', listing({ breed: 'bengal' })],
   ])('rejects a cursor used with %s than it was issued for', (_label, listing) => {
     const problem = rejection(valid, listing);
     expect(problem.status).toBe(400);

@@ -27,6 +27,8 @@ import {
 import { type CatPatch, sortKeys } from '../../lib/cats/schema.js';
 import { cachedQuery } from '../../lib/db/query-cache.js';
 import type { Database } from '../../lib/db/schema.js';
+import { keysetListing, listingShapes } from '../../lib/listing.js';
+import { resources } from '../../lib/openapi/document.js';
 
 const sent: Array<{ sql: string; parameters: readonly unknown[] }> = [];
 
@@ -134,6 +136,44 @@ describe('cached queries', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it.each(resources.map(({ resource }) => [resource.listing.table, resource.listing] as const))(
+    'keeps every shape of the %s listing: each sort, order, cursor and set of filters',
+    async (_table, spec) => {
+      const listing = keysetListing(spec, (row) => row);
+      const filters = Object.keys(spec.filters);
+      const sample = (name: string) =>
+        ['1', 'x'].map((v) => spec.filters[name]?.schema.safeParse(v)).find((r) => r?.success)?.data;
+      for (const sort of Object.keys(spec.sorts)) {
+        for (const order of ['asc', 'desc'] as const) {
+          for (let set = 0; set < 2 ** filters.length; set++) {
+            const chosen = filters.filter((_, i) => set & (2 ** i));
+            for (const limit of [1, 100]) {
+              const query = { limit, sort, order, ...Object.fromEntries(chosen.map((f) => [f, sample(f)])) };
+              await listing.rows(db, query);
+              await listing.rows(db, query, { key: '1', id: 1 });
+            }
+          }
+        }
+      }
+      expect(listing.shapes()).toEqual({ kept: listingShapes(spec), refused: 0 });
+      expect(listingShapes(spec)).toBe(Object.keys(spec.sorts).length * 2 * 2 * 2 ** filters.length);
+    },
+  );
+
+  it('compiles a shape past its bound on every call, and counts it', async () => {
+    const query = cachedQuery(
+      (kysely, { id }: { id: number; name?: string }) => kysely.selectFrom('cats').selectAll().where('id', '=', id),
+      [],
+      {
+        maxShapes: 1,
+      },
+    );
+    await query(db, { id: 1 });
+    await query(db, { id: 1, name: 'x' });
+    await query(db, { id: 2, name: 'y' });
+    expect(query.shapes()).toEqual({ kept: 1, refused: 2 });
   });
 
   it('refuses a builder that computes a parameter from a value', async () => {

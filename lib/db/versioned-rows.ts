@@ -1,0 +1,117 @@
+/**
+ * The reads and writes every resource's rows get the same way: by id, one
+ * statement per write (hence one transaction), a `version` bumped by every
+ * update, which is the row's ETag, and `If-Match` checked inside the UPDATE
+ * or DELETE itself, so two clients that read the same version cannot both
+ * write. When a conditional write touches no row, one more read tells a row
+ * that is gone (404) from one that changed (412). Each statement is compiled
+ * once per shape (./query-cache.ts).
+ *
+ * A table qualifies with an integer `id` primary key, an integer `version`
+ * (default 1) and an `updated_at` timestamp; see lib/db/schema.ts. Each
+ * function below makes one statement for one table, so a bundle holds only
+ * the statements its function runs.
+ */
+import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { preconditionFailed } from '../http/conditional.js';
+import { type HttpProblem, notFoundProblem } from '../http/problem.js';
+import { cachedQuery } from './query-cache.js';
+import type { Database } from './schema.js';
+
+/** Tables with the columns this module relies on. */
+export type VersionedTable = {
+  [T in keyof Database]: Database[T] extends { id: unknown; version: unknown; updated_at: unknown } ? T : never;
+}[keyof Database];
+
+// Generic over the tables; the type parameters check the callers.
+type AnyDb = Kysely<any>;
+type Row<T extends VersionedTable> = Selectable<Database[T]>;
+
+/** Why a conditional write touched no row: it is gone (404), or it changed (412). */
+async function missingOrChanged(
+  db: AnyDb,
+  table: string,
+  noun: string,
+  id: number,
+  ifMatch?: number[],
+): Promise<HttpProblem> {
+  if (ifMatch === undefined) return notFoundProblem(`${noun} ${id}`);
+  const current = await db.selectFrom(table).select('version').where('id', '=', id).executeTakeFirst();
+  return current ? preconditionFailed(`${noun} ${id}`, current.version as number) : notFoundProblem(`${noun} ${id}`);
+}
+
+/** Reads a row by id, or throws a 404 naming it ("cat 5 does not exist"). */
+/* @__NO_SIDE_EFFECTS__ */
+export function findById<T extends VersionedTable>(table: T, noun: string) {
+  const name: string = table;
+  const query = cachedQuery((db: AnyDb, { id }: { id: number }) =>
+    db.selectFrom(name).selectAll().where('id', '=', id),
+  );
+  return async (db: Kysely<Database>, id: number): Promise<Row<T>> => {
+    const [row] = await query(db as AnyDb, { id });
+    if (!row) throw notFoundProblem(`${noun} ${id}`);
+    return row as Row<T>;
+  };
+}
+
+/** Inserts one row and returns it as stored (defaults and generated columns filled in). */
+/* @__NO_SIDE_EFFECTS__ */
+export function insertRow<T extends VersionedTable>(table: T) {
+  const name: string = table;
+  const query = cachedQuery((db: AnyDb, values: Record<string, unknown>) =>
+    db.insertInto(name).values(values).returningAll(),
+  );
+  return async (db: Kysely<Database>, values: Insertable<Database[T]>): Promise<Row<T>> => {
+    // A one-row INSERT ... RETURNING returns that row or fails.
+    const [row] = await query(db as AnyDb, values as Record<string, unknown>);
+    return row as Row<T>;
+  };
+}
+
+/**
+ * Sets the given columns and bumps the version. `ifMatch`: the versions the
+ * client allows (from If-Match); undefined when any will do.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function updateVersioned<T extends VersionedTable>(table: T, noun: string) {
+  const name: string = table;
+  // The values' own columns, in their own order, make the SET list.
+  const query = cachedQuery(
+    (db: AnyDb, { id, ifMatch, ...values }: Record<string, unknown> & { id: number; ifMatch?: number[] }) => {
+      let update = db
+        .updateTable(name)
+        .set({ ...values, updated_at: sql`now()`, version: sql`version + 1` })
+        .where('id', '=', id);
+      if (ifMatch) update = update.where('version', 'in', ifMatch);
+      return update.returningAll();
+    },
+  );
+  return async (
+    db: Kysely<Database>,
+    id: number,
+    values: Updateable<Database[T]>,
+    ifMatch?: number[],
+  ): Promise<Row<T>> => {
+    if (ifMatch?.length === 0) throw await missingOrChanged(db as AnyDb, name, noun, id, ifMatch);
+    // Spread last: a property after a spread is slow to add.
+    const [row] = await query(db as AnyDb, { id, ifMatch, ...(values as Record<string, unknown>) });
+    if (!row) throw await missingOrChanged(db as AnyDb, name, noun, id, ifMatch);
+    return row as Row<T>;
+  };
+}
+
+/** Deletes a row by id, if its version is one `ifMatch` allows (when given). */
+/* @__NO_SIDE_EFFECTS__ */
+export function deleteVersioned<T extends VersionedTable>(table: T, noun: string) {
+  const name: string = table;
+  const query = cachedQuery((db: AnyDb, { id, ifMatch }: { id: number; ifMatch?: number[] }) => {
+    let remove = db.deleteFrom(name).where('id', '=', id);
+    if (ifMatch) remove = remove.where('version', 'in', ifMatch);
+    return remove.returning('id');
+  });
+  return async (db: Kysely<Database>, id: number, ifMatch?: number[]): Promise<void> => {
+    if (ifMatch?.length === 0) throw await missingOrChanged(db as AnyDb, name, noun, id, ifMatch);
+    const [row] = await query(db as AnyDb, { id, ifMatch });
+    if (!row) throw await missingOrChanged(db as AnyDb, name, noun, id, ifMatch);
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The OpenAPI 3.1 document: every resource's routes and schemas, and the
+ * documentation routes. Request schemas are generated from the zod schemas
+ * that validate requests, so the docs cannot describe input the API would
+ * refuse; the test suite checks every response it sees against this document
+ * (test/support/contract.ts), so they cannot drift either. Only the `openapi`
+ * function imports this module.
+ */
+
+import { catsApi } from '../cats/openapi.js';
+import { problemResponses, problemSchemas, problems, type ResourceApi, requestIdHeader } from './operations.js';
+
+/** Every resource of the API; tests take their lists of resources and listings from here. */
+export const resources: ResourceApi[] = [catsApi];
+
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'The Cats API',
+      version: '1.0.0',
+      description:
+        'A small inventory of cats. Errors are RFC 9457 problem documents (application/problem+json). ' +
+        'Lists use keyset pagination: pass nextCursor back as cursor.',
+    },
+    tags: [
+      { name: 'cats', description: 'The full API.' },
+      { name: 'tutorial', description: 'The routes of the Flask tutorial this API rebuilds, kept as aliases.' },
+      { name: 'docs', description: 'This reference.' },
+    ],
+    paths: {
+      ...(Object.assign({}, ...resources.map((api) => api.paths())) as Record<string, Record<string, unknown>>),
+      '/docs': {
+        get: {
+          operationId: 'docs',
+          summary: 'This reference, as an interactive page (Swagger UI)',
+          description: 'An HTML page rendering /openapi.json, with "Try it out" to send requests from the page.',
+          tags: ['docs'],
+          responses: {
+            200: {
+              description: 'The HTML page.',
+              headers: { 'x-request-id': requestIdHeader },
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            ...problemResponses([problems.internal]),
+          },
+        },
+      },
+      '/docs/{asset}': {
+        get: {
+          operationId: 'docsAsset',
+          summary: "The page's scripts and styles, served by the API itself (no CDN)",
+          description: 'A file of Swagger UI, from the function itself, so the page works offline.',
+          tags: ['docs'],
+          parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: {
+              description: 'A script or style sheet.',
+              headers: { 'x-request-id': requestIdHeader },
+              content: {
+                'text/javascript': { schema: { type: 'string' } },
+                'text/css': { schema: { type: 'string' } },
+              },
+            },
+            ...problemResponses([{ status: 404, description: 'No such asset.' }, problems.internal]),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          description: 'The OpenAPI 3.1 document of this API.',
+          tags: ['docs'],
+          responses: {
+            200: {
+              description: 'The OpenAPI 3.1 document.',
+              headers: { 'x-request-id': requestIdHeader },
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+            ...problemResponses([problems.internal]),
+          },
+        },
+      },
+    },
+    components: {
+      schemas: Object.assign({}, ...resources.map((api) => api.schemas()), problemSchemas),
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * A write that breaks a unique or foreign key constraint is the client's
+ * doing, so it gets a 4xx problem naming the field, never a 500, and the
+ * values it sent are not echoed back. The errors come from a real PostgreSQL
+ * (tables of this test's own database), as the handlers would see them.
+ */
+import pg from 'pg';
+import { toProblem } from '../../lib/http/errors.js';
+import { useScratchDatabase } from '../support/scratch-database.js';
+
+const databaseUrl = useScratchDatabase('cats_constraints');
+let client: pg.Client;
+
+// In a describe block, so that the client ends before the scratch database is dropped.
+describe('constraint violations', () => {
+  beforeAll(async () => {
+    client = new pg.Client({ connectionString: databaseUrl() });
+    await client.connect();
+    await client.query(`
+    CREATE TABLE people (id integer PRIMARY KEY, email text UNIQUE NOT NULL);
+    CREATE TABLE pets (id integer PRIMARY KEY, owner_id integer REFERENCES people (id));
+    INSERT INTO people VALUES (1, 'ann@example.com');
+    INSERT INTO pets VALUES (1, 1);`);
+  });
+  afterAll(() => client.end());
+
+  async function failure(statement: string): Promise<unknown> {
+    try {
+      await client.query(statement);
+    } catch (error) {
+      return error;
+    }
+    throw new Error(`${statement} succeeded`);
+  }
+
+  it('answers a duplicate unique value with a 409 naming the field, without the value', async () => {
+    const problem = toProblem(await failure(`INSERT INTO people VALUES (2, 'ann@example.com')`));
+    expect(problem).toMatchObject({
+      status: 409,
+      type: '/problems/conflict',
+      detail: 'email is already taken: it must be unique',
+    });
+    expect(problem.errors).toEqual([
+      { field: 'email', in: 'body', detail: 'is already taken: it must be unique', pointer: '#/email' },
+    ]);
+    expect(JSON.stringify(problem)).not.toContain('ann@example.com');
+  });
+
+  it('answers a reference to a row that does not exist with a 422 naming the field in camelCase', async () => {
+    const problem = toProblem(await failure('INSERT INTO pets VALUES (2, 42)'));
+    expect(problem).toMatchObject({ status: 422, type: '/problems/unknown-reference' });
+    expect(problem.detail).toBe('ownerId must be the id of an existing row of people');
+    expect(problem.errors).toEqual([
+      { field: 'ownerId', in: 'body', detail: 'must be the id of an existing row of people', pointer: '#/ownerId' },
+    ]);
+  });
+
+  it('answers the deletion of a row others still refer to with a 409', async () => {
+    const problem = toProblem(await failure('DELETE FROM people WHERE id = 1'));
+    expect(problem).toMatchObject({ status: 409, type: '/problems/conflict' });
+    expect(problem.detail).toBe('rows of pets still refer to it: change or remove them first');
+  });
+
+  it('leaves other database errors to be a 500', async () => {
+    expect(toProblem(await failure('SELECT * FROM no_such_table')).status).toBe(500);
+    expect(toProblem(await failure("INSERT INTO pets VALUES (3, 'x')")).status).toBe(500);
+  });
+});
