@@ -21,6 +21,9 @@
  */
 'use strict';
 
+/** The log lines a DatabaseUnavailable metric filter counts: a request answered 503 (one line per request). */
+const databaseErrorsPattern = '{ ($.message = "request") && ($.status = 503) }';
+
 class PerFunction {
   constructor(serverless) {
     this.serverless = serverless;
@@ -117,7 +120,7 @@ class PerFunction {
           Type: 'AWS::Logs::MetricFilter',
           Properties: {
             LogGroupName: { Ref: naming.getLogGroupLogicalId(name) },
-            FilterPattern: '{ ($.message = "request") && ($.status = 503) }',
+            FilterPattern: databaseErrorsPattern,
             MetricTransformations: [
               { MetricNamespace: namespace, MetricName: 'DatabaseUnavailable', MetricValue: '1', DefaultValue: 0 },
             ],
@@ -151,3 +154,4 @@ class PerFunction {
 }
 
 module.exports = PerFunction;
+module.exports.databaseErrorsPattern = databaseErrorsPattern;

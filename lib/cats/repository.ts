@@ -1,14 +1,14 @@
 /**
  * Data access for cats: plain functions taking the database (or a
  * transaction) first. Reads and writes by id, versions and If-Match come from
- * lib/db/versioned-rows.ts, pages from lib/listing.ts; this module picks the
- * columns.
+ * lib/db/versioned-rows.ts, pages from lib/listing.ts; this module says which
+ * table, and ./schema.ts which columns.
  */
 import type { Kysely } from 'kysely';
 import type { CatRow, Database } from '../db/schema.js';
 import { deleteVersioned, findById, insertRow, updateVersioned } from '../db/versioned-rows.js';
 import { keysetListing, listingQuery, listValues, type Position } from '../listing.js';
-import { type Cat, type CatPatch, catListing, type ListQuery, type NewCat, toCat } from './schema.js';
+import { type Cat, type CatPatch, catColumns, catListing, type ListQuery, type NewCat, toCat } from './schema.js';
 
 /** The cat, or a 404 naming it. */
 export const findCat = /* @__PURE__ */ findById('cats', 'cat');
@@ -16,16 +16,19 @@ export const findCat = /* @__PURE__ */ findById('cats', 'cat');
 const insertCatRow = /* @__PURE__ */ insertRow('cats');
 
 export function insertCat(db: Kysely<Database>, cat: NewCat): Promise<CatRow> {
-  return insertCatRow(db, { name: cat.name, price: cat.price, breed: cat.breed });
+  return insertCatRow(db, catColumns(cat));
 }
+
+const updateCatRow = /* @__PURE__ */ updateVersioned('cats', 'cat');
 
 /**
  * `ifMatch`: the versions the client allows (from If-Match); the version check
  * is part of the UPDATE itself, so two clients that read the same version
  * cannot both write.
  */
-export const updateCat: (db: Kysely<Database>, id: number, patch: CatPatch, ifMatch?: number[]) => Promise<CatRow> =
-  /* @__PURE__ */ updateVersioned('cats', 'cat');
+export function updateCat(db: Kysely<Database>, id: number, patch: CatPatch, ifMatch?: number[]): Promise<CatRow> {
+  return updateCatRow(db, id, catColumns(patch), ifMatch);
+}
 
 export const deleteCat = /* @__PURE__ */ deleteVersioned('cats', 'cat');
 

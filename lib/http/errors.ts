@@ -17,6 +17,7 @@ const fieldName = (column: string) => column.replace(/_([a-z0-9])/g, (_, c: stri
 interface ConstraintError {
   code?: unknown;
   detail?: unknown;
+  constraint?: unknown;
 }
 
 /**
@@ -25,19 +26,21 @@ interface ConstraintError {
  * The values are never echoed back; the column names become field names.
  */
 function constraintProblem(error: unknown): HttpProblem | undefined {
-  const { code, detail } = (error ?? {}) as ConstraintError;
+  const { code, detail, constraint } = (error ?? {}) as ConstraintError;
   if (code !== '23505' && code !== '23503') return undefined;
   const text = typeof detail === 'string' ? detail : '';
   const columns = /^Key \(([^)]*)\)=/.exec(text)?.[1]?.split(', ').map(fieldName) ?? [];
+  // Without the key's columns there is no field to name; a primary key is
+  // never the client's to choose (ids are generated): both are our bugs.
+  if (columns.length === 0 || (typeof constraint === 'string' && constraint.endsWith('_pkey'))) return undefined;
   const table = /table "([^"]+)"/.exec(text)?.[1] ?? 'another table';
   if (code === '23505') {
     const errors = columns.map((field) => fieldError('body', [field], 'is already taken: it must be unique'));
-    const named = columns.length > 0 ? columns.join(' and ') : 'a value';
     return new HttpProblem(
       409,
       problemTypes.conflict,
       'Conflict',
-      `${named} is already taken: it must be unique`,
+      `${columns.join(' and ')} is already taken: it must be unique`,
       errors,
     );
   }
@@ -50,12 +53,11 @@ function constraintProblem(error: unknown): HttpProblem | undefined {
     );
   }
   const errors = columns.map((field) => fieldError('body', [field], `must be the id of an existing row of ${table}`));
-  const named = columns.length > 0 ? columns.join(' and ') : 'a reference';
   return new HttpProblem(
     422,
     problemTypes.unknownReference,
     'Unknown reference',
-    `${named} must be the id of an existing row of ${table}`,
+    `${columns.join(' and ')} must be the id of an existing row of ${table}`,
     errors,
   );
 }

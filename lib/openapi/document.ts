@@ -7,7 +7,7 @@
  * function imports this module.
  */
 
-import { catsApi } from '../cats/openapi.js';
+import { catsApi } from '../cats/schema.js';
 import { problemResponses, problemSchemas, problems, type ResourceApi, requestIdHeader } from './operations.js';
 
 /** Every resource of the API; tests take their lists of resources and listings from here. */

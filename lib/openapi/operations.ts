@@ -30,7 +30,10 @@ export function jsonSchema(schema: z.core.$ZodType): JsonSchema {
   return rest;
 }
 
-export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/* @__NO_SIDE_EFFECTS__ */
+export function ref(name: string) {
+  return { $ref: `#/components/schemas/${name}` };
+}
 
 export interface HeaderDoc {
   description: string;
@@ -38,15 +41,16 @@ export interface HeaderDoc {
   schema: JsonSchema;
 }
 
-export const header = (description: string, required = true, schema: JsonSchema = { type: 'string' }): HeaderDoc => ({
-  description,
-  required,
-  schema,
-});
+/* @__NO_SIDE_EFFECTS__ */
+export function header(description: string, required = true, schema: JsonSchema = { type: 'string' }): HeaderDoc {
+  return { description, required, schema };
+}
 
 export const requestIdHeader = header('The request id, also in problem bodies and the server log.');
-export const etagHeader = (noun: string) =>
-  header(`The ${noun}'s version, quoted (e.g. "3").`, true, { type: 'string', pattern: '^"[0-9]+"$' });
+/* @__NO_SIDE_EFFECTS__ */
+export function etagHeader(noun: string) {
+  return header(`The ${noun}'s version, quoted (e.g. "3").`, true, { type: 'string', pattern: '^"[0-9]+"$' });
+}
 const retryAfter = header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^[0-9]+$' });
 
 /** One kind of problem an operation may answer (lib/http/problem.ts has the types). */
@@ -58,36 +62,37 @@ export interface ProblemDoc {
 }
 
 /** The problems every resource shares; an operation lists the ones it can answer. */
-export const problems = {
-  validation: { status: 400, description: 'A field, parameter or header is invalid; `errors` names each one.' },
-  notFound: (noun: string): ProblemDoc => ({ status: 404, description: `No ${noun} with that id.` }),
-  idempotencyKeyInUse: {
-    status: 409,
-    description: 'A request with the same Idempotency-Key is still in progress.',
-    headers: { 'retry-after': retryAfter },
-  },
-  /** A unique value taken by another row (lib/http/errors.ts, from the constraint's name). */
-  conflict: (description: string): ProblemDoc => ({ status: 409, description }),
-  preconditionFailed: (noun: string): ProblemDoc => ({
-    status: 412,
-    description: 'If-Match does not match the current version.',
-    headers: { etag: etagHeader(noun) },
-  }),
-  payloadTooLarge: { status: 413, description: `The body is larger than ${maxBodyBytes} bytes.` },
-  unsupportedMediaType: { status: 415, description: 'The body is not sent as application/json.' },
-  idempotencyKeyReused: {
-    status: 422,
-    description: 'The Idempotency-Key was used before for a different request.',
-  },
-  /** A reference to a row that does not exist (lib/http/errors.ts, from the foreign key's name). */
-  unknownReference: (description: string): ProblemDoc => ({ status: 422, description }),
-  internal: { status: 500, description: 'An unexpected error; nothing internal is disclosed.' },
-  unavailable: {
-    status: 503,
-    description: 'The database is unreachable, overloaded or timed out.',
-    headers: { 'retry-after': retryAfter },
-  },
-} satisfies Record<string, ProblemDoc | ((what: string) => ProblemDoc)>;
+export const problems = /* @__PURE__ */ (() =>
+  ({
+    validation: { status: 400, description: 'A field, parameter or header is invalid; `errors` names each one.' },
+    notFound: (noun: string): ProblemDoc => ({ status: 404, description: `No ${noun} with that id.` }),
+    idempotencyKeyInUse: {
+      status: 409,
+      description: 'A request with the same Idempotency-Key is still in progress.',
+      headers: { 'retry-after': retryAfter },
+    },
+    /** A unique value taken by another row (lib/http/errors.ts, from the constraint's name). */
+    conflict: (description: string): ProblemDoc => ({ status: 409, description }),
+    preconditionFailed: (noun: string): ProblemDoc => ({
+      status: 412,
+      description: 'If-Match does not match the current version.',
+      headers: { etag: etagHeader(noun) },
+    }),
+    payloadTooLarge: { status: 413, description: `The body is larger than ${maxBodyBytes} bytes.` },
+    unsupportedMediaType: { status: 415, description: 'The body is not sent as application/json.' },
+    idempotencyKeyReused: {
+      status: 422,
+      description: 'The Idempotency-Key was used before for a different request.',
+    },
+    /** A reference to a row that does not exist (lib/http/errors.ts, from the foreign key's name). */
+    unknownReference: (description: string): ProblemDoc => ({ status: 422, description }),
+    internal: { status: 500, description: 'An unexpected error; nothing internal is disclosed.' },
+    unavailable: {
+      status: 503,
+      description: 'The database is unreachable, overloaded or timed out.',
+      headers: { 'retry-after': retryAfter },
+    },
+  }) satisfies Record<string, ProblemDoc | ((what: string) => ProblemDoc)>)();
 
 /**
  * The responses for these problems. Problems that share a status (two
@@ -144,13 +149,10 @@ export const problemSchemas: Record<string, JsonSchema> = {
   },
 };
 
-export const headerParameter = (name: string, description: string, schema: JsonSchema = { type: 'string' }) => ({
-  name,
-  in: 'header',
-  required: false,
-  schema,
-  description,
-});
+/* @__NO_SIDE_EFFECTS__ */
+export function headerParameter(name: string, description: string, schema: JsonSchema = { type: 'string' }) {
+  return { name, in: 'header', required: false, schema, description };
+}
 
 export const idempotencyKeyParameter = headerParameter(
   'Idempotency-Key',

@@ -1,9 +1,10 @@
 /**
- * The DatabaseErrorsAlarm counts log lines that match the metric filter in
- * serverless.yml; this checks that a request failing because the database is
- * unreachable really writes such a line.
+ * The DatabaseErrorsAlarm counts log lines that match the metric filter
+ * serverless-per-function.cjs gives every function that uses the database;
+ * this checks that a request failing because the database is unreachable
+ * really writes such a line.
  */
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { jest } from '@jest/globals';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { closeDatabase } from '../../lib/db/index.js';
@@ -19,10 +20,12 @@ afterAll(async () => {
 });
 
 it('logs a JSON line the database-errors metric filter counts when the database cannot be reached', async () => {
-  const config = readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8');
-  const patterns = [...config.matchAll(/FilterPattern: '\{ \(\$\.message = "(\w+)"\) && \(\$\.status = (\d+)\) \}'/g)];
-  expect(patterns.length).toBe(5);
-  const [, message, status503] = patterns[0] as RegExpMatchArray;
+  const { databaseErrorsPattern } = createRequire(import.meta.url)('../../serverless-per-function.cjs') as {
+    databaseErrorsPattern: string;
+  };
+  const pattern = /^\{ \(\$\.message = "(\w+)"\) && \(\$\.status = (\d+)\) \}$/.exec(databaseErrorsPattern);
+  expect(pattern).not.toBeNull();
+  const [, message, status503] = pattern as RegExpMatchArray;
 
   await closeDatabase();
   process.env.DATABASE_URL = 'postgres://cats:cats@127.0.0.1:1/cats';
