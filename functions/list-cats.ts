@@ -5,6 +5,8 @@ import { db } from '../lib/db/index.js';
 import { httpRoute } from '../lib/http/handler.js';
 import { queryParameters, validate } from '../lib/http/request.js';
 
+// Written out rather than lib/http/resource-routes.ts's listRoute: the
+// tutorial's GET / answers the same page differently.
 export const handler = httpRoute(async (event) => {
   const query = validate(listQuerySchema, queryParameters(event), 'query');
   const page = await listCatPage(db(), query);

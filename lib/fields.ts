@@ -46,6 +46,28 @@ export function text(maxLength: number) {
   return documented(schema, { replace: { type: 'string', minLength: 1, maxLength, pattern: '\\S' } });
 }
 
+/**
+ * An email address (zod's check: one @, a dot in the domain, no spaces), at
+ * most `maxLength` characters (RFC 5321 allows 254; give the column as much).
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function email(maxLength = 254) {
+  const schema = z
+    .email({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an email address') })
+    .check(z.maxLength(maxLength, `must be at most ${maxLength} characters`));
+  return documented(schema, { replace: { type: 'string', format: 'email', maxLength } });
+}
+
+/**
+ * The id of a row of another resource (a foreign key), or null for none:
+ * a reference to a row that does not exist is a 422 naming the field
+ * (lib/http/errors.ts).
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function reference() {
+  return z.nullable(integer(1, maxInteger));
+}
+
 /** A JSON number that is an integer from `min` to `max` (a string is refused, not converted). */
 /* @__NO_SIDE_EFFECTS__ */
 export function integer(min: number, max: number) {

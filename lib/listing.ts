@@ -292,9 +292,9 @@ export function listingQuery(db: Kysely<Database>, spec: ListingSpec, values: Li
   return query;
 }
 
+/** One page after the query's cursor, each row shaped by `toJson`, and the next page's cursor. */
 export interface KeysetListing<Row, Item> {
-  /** One page after the query's cursor, each row shaped by `toJson`, and the next page's cursor. */
-  page(db: Kysely<Database>, query: ListQuery): Promise<Page<Item>>;
+  (db: Kysely<Database>, query: ListQuery): Promise<Page<Item>>;
   /** The rows of the page starting after `after`, plus one more when another page follows. */
   rows(db: Kysely<Database>, query: ListQuery, after?: Position): Promise<Array<KeyedRow<Row>>>;
   /** How many shapes of the query are compiled and kept, and how many found no room (for tests). */
@@ -302,7 +302,7 @@ export interface KeysetListing<Row, Item> {
 }
 
 /**
- * Pages of `spec.table`. Every shape of the query (sort, order, cursor or
+ * Pages of `spec.table`: a function from a validated query to a page. Every shape of the query (sort, order, cursor or
  * not, which filters) is compiled once and kept: the cache is sized for all
  * of them.
  */
@@ -318,22 +318,19 @@ export function keysetListing<Row extends { id: number }, Item>(
   );
   const rows = (db: Kysely<Database>, listQuery: ListQuery, after?: Position) =>
     query(db, listValues(spec, listQuery, after)) as Promise<Array<KeyedRow<Row>>>;
-  return {
-    rows,
-    shapes: () => query.shapes(),
-    async page(db, listQuery) {
-      const listing = listingOf(spec, listQuery);
-      const after = listQuery.cursor === undefined ? undefined : decodeCursor(spec, listQuery.cursor, listing);
-      const fetched = await rows(db, listQuery, after);
-      const more = fetched.length > listQuery.limit;
-      const page = more ? fetched.slice(0, listQuery.limit) : fetched;
-      const last = page.at(-1);
-      return {
-        items: page.map(toJson),
-        nextCursor: more && last ? encodeCursor(listing, { key: last.cursor_key, id: last.id }) : null,
-      };
-    },
+  const page = async (db: Kysely<Database>, listQuery: ListQuery): Promise<Page<Item>> => {
+    const listing = listingOf(spec, listQuery);
+    const after = listQuery.cursor === undefined ? undefined : decodeCursor(spec, listQuery.cursor, listing);
+    const fetched = await rows(db, listQuery, after);
+    const more = fetched.length > listQuery.limit;
+    const items = more ? fetched.slice(0, listQuery.limit) : fetched;
+    const last = items.at(-1);
+    return {
+      items: items.map(toJson),
+      nextCursor: more && last ? encodeCursor(listing, { key: last.cursor_key, id: last.id }) : null,
+    };
   };
+  return Object.assign(page, { rows, shapes: () => query.shapes() });
 }
 
 /** How many shapes a listing's query has: each sort in each order, with or without a cursor, with any set of filters. */

@@ -13,22 +13,14 @@ import { type Cat, type CatPatch, catColumns, catListing, type ListQuery, type N
 /** The cat, or a 404 naming it. */
 export const findCat = /* @__PURE__ */ findById('cats', 'cat');
 
-const insertCatRow = /* @__PURE__ */ insertRow('cats');
-
-export function insertCat(db: Kysely<Database>, cat: NewCat): Promise<CatRow> {
-  return insertCatRow(db, catColumns(cat));
-}
-
-const updateCatRow = /* @__PURE__ */ updateVersioned('cats', 'cat');
+export const insertCat = /* @__PURE__ */ insertRow<'cats', NewCat>('cats', catColumns);
 
 /**
  * `ifMatch`: the versions the client allows (from If-Match); the version check
  * is part of the UPDATE itself, so two clients that read the same version
  * cannot both write.
  */
-export function updateCat(db: Kysely<Database>, id: number, patch: CatPatch, ifMatch?: number[]): Promise<CatRow> {
-  return updateCatRow(db, id, catColumns(patch), ifMatch);
-}
+export const updateCat = /* @__PURE__ */ updateVersioned<'cats', CatPatch>('cats', 'cat', catColumns);
 
 export const deleteCat = /* @__PURE__ */ deleteVersioned('cats', 'cat');
 
@@ -39,7 +31,7 @@ export function listCatPage(
   db: Kysely<Database>,
   query: ListQuery,
 ): Promise<{ items: Cat[]; nextCursor: string | null }> {
-  return catPages.page(db, query);
+  return catPages(db, query);
 }
 
 /** A listing's options with its cursor already decoded, for tests that look at the SQL and its plans. */

@@ -1,15 +1,23 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-/** Table `cats`, as created by the migrations in ./migrations.ts. */
-export interface CatTable {
+/**
+ * The columns every resource's table has, which ./versioned-rows.ts relies
+ * on: a generated id, a version bumped by every update (the ETag), and when
+ * the row was created and last changed.
+ */
+export interface VersionedColumns {
   id: Generated<number>;
-  name: string;
-  price: number;
-  breed: string;
   /** Starts at 1, bumped by every update. */
   version: Generated<number>;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, never, Date | string>;
+}
+
+/** Table `cats`, as created by the migrations in ./migrations.ts. */
+export interface CatTable extends VersionedColumns {
+  name: string;
+  price: number;
+  breed: string;
 }
 
 /** Table `idempotency_keys`: the stored response of a POST sent with an Idempotency-Key. */

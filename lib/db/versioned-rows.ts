@@ -54,26 +54,38 @@ export function findById<T extends VersionedTable>(table: T, noun: string) {
   };
 }
 
-/** Inserts one row and returns it as stored (defaults and generated columns filled in). */
+/**
+ * Inserts one row and returns it as stored (defaults and generated columns
+ * filled in). `toColumns` turns what the caller passes (a validated body)
+ * into the row's columns (lib/rows.ts's jsonToColumns, or the resource's own).
+ */
 /* @__NO_SIDE_EFFECTS__ */
-export function insertRow<T extends VersionedTable>(table: T) {
+export function insertRow<T extends VersionedTable, Input = Insertable<Database[T]>>(
+  table: T,
+  toColumns: (input: Input) => Insertable<Database[T]> = (input) => input as Insertable<Database[T]>,
+) {
   const name: string = table;
   const query = cachedQuery((db: AnyDb, values: Record<string, unknown>) =>
     db.insertInto(name).values(values).returningAll(),
   );
-  return async (db: Kysely<Database>, values: Insertable<Database[T]>): Promise<Row<T>> => {
+  return async (db: Kysely<Database>, input: Input): Promise<Row<T>> => {
     // A one-row INSERT ... RETURNING returns that row or fails.
-    const [row] = await query(db as AnyDb, values as Record<string, unknown>);
+    const [row] = await query(db as AnyDb, toColumns(input) as Record<string, unknown>);
     return row as Row<T>;
   };
 }
 
 /**
  * Sets the given columns and bumps the version. `ifMatch`: the versions the
- * client allows (from If-Match); undefined when any will do.
+ * client allows (from If-Match); undefined when any will do. `toColumns` as
+ * for insertRow.
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function updateVersioned<T extends VersionedTable>(table: T, noun: string) {
+export function updateVersioned<T extends VersionedTable, Input = Updateable<Database[T]>>(
+  table: T,
+  noun: string,
+  toColumns: (input: Input) => Updateable<Database[T]> = (input) => input as Updateable<Database[T]>,
+) {
   const name: string = table;
   // The values' own columns, in their own order, make the SET list.
   const query = cachedQuery(
@@ -86,15 +98,10 @@ export function updateVersioned<T extends VersionedTable>(table: T, noun: string
       return update.returningAll();
     },
   );
-  return async (
-    db: Kysely<Database>,
-    id: number,
-    values: Updateable<Database[T]>,
-    ifMatch?: number[],
-  ): Promise<Row<T>> => {
+  return async (db: Kysely<Database>, id: number, input: Input, ifMatch?: number[]): Promise<Row<T>> => {
     if (ifMatch?.length === 0) throw await missingOrChanged(db as AnyDb, name, noun, id, ifMatch);
     // Spread last: a property after a spread is slow to add.
-    const [row] = await query(db as AnyDb, { id, ifMatch, ...(values as Record<string, unknown>) });
+    const [row] = await query(db as AnyDb, { id, ifMatch, ...(toColumns(input) as Record<string, unknown>) });
     if (!row) throw await missingOrChanged(db as AnyDb, name, noun, id, ifMatch);
     return row as Row<T>;
   };

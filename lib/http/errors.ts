@@ -21,6 +21,20 @@ interface ConstraintError {
 }
 
 /**
+ * The columns of the key in a constraint error's detail: `Key (email)=(...)`,
+ * `Key (owner_id, name)=(...)`, or an expression index's `Key
+ * (lower(email::text))=(...)`, whose column is the name inside the calls.
+ */
+function keyColumns(detail: string): string[] {
+  const key = /^Key \((.*?)\)=\(/.exec(detail)?.[1];
+  if (key === undefined) return [];
+  return key
+    .split(', ')
+    .map((part) => /([a-z_][a-z0-9_]*)(?:::[a-z ]+)?\)*$/.exec(part.trim())?.[1])
+    .filter((column): column is string => column !== undefined);
+}
+
+/**
  * A unique or foreign key violation, told from PostgreSQL's own error: its
  * SQLSTATE and the key in its detail ("Key (email)=(...) already exists.").
  * The values are never echoed back; the column names become field names.
@@ -29,7 +43,7 @@ function constraintProblem(error: unknown): HttpProblem | undefined {
   const { code, detail, constraint } = (error ?? {}) as ConstraintError;
   if (code !== '23505' && code !== '23503') return undefined;
   const text = typeof detail === 'string' ? detail : '';
-  const columns = /^Key \(([^)]*)\)=/.exec(text)?.[1]?.split(', ').map(fieldName) ?? [];
+  const columns = keyColumns(text).map(fieldName);
   // Without the key's columns there is no field to name; a primary key is
   // never the client's to choose (ids are generated): both are our bugs.
   if (columns.length === 0 || (typeof constraint === 'string' && constraint.endsWith('_pkey'))) return undefined;

@@ -24,12 +24,21 @@ export function openApiDocument() {
         'Lists use keyset pagination: pass nextCursor back as cursor.',
     },
     tags: [
-      { name: 'cats', description: 'The full API.' },
+      { name: 'cats', description: 'The cats of the inventory.' },
       { name: 'tutorial', description: 'The routes of the Flask tutorial this API rebuilds, kept as aliases.' },
       { name: 'docs', description: 'This reference.' },
     ],
     paths: {
-      ...(Object.assign({}, ...resources.map((api) => api.paths())) as Record<string, Record<string, unknown>>),
+      ...(Object.assign(
+        {},
+        ...resources.map((api) =>
+          api.paths(
+            resources
+              .map((other) => other.resource)
+              .filter((other) => Object.values(other.references ?? {}).includes(api.resource.noun)),
+          ),
+        ),
+      ) as Record<string, Record<string, unknown>>),
       '/docs': {
         get: {
           operationId: 'docs',

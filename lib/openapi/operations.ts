@@ -186,30 +186,31 @@ export function listParameters(spec: ListingSpec, querySchema: z.core.$ZodType, 
 
 /**
  * What the standard operations need to know about a resource: its names, the
- * schemas of what clients send and get, and any problem particular to it.
+ * schemas of what clients send, and what is particular to it.
  */
 export interface ResourceDoc {
-  /** Singular, lower case: "cat". */
+  /** Singular, lower case: "owner". */
   noun: string;
-  /** The response schema's name in components ("Cat"); `<Name>List`, `New<Name>` and `<Name>Patch` go beside it. */
+  /** Plural, lower case: "owners"; also its path (/owners) and its tag. */
+  plural: string;
+  /** Its schema's name in components ("Owner"); `<Name>List`, `New<Name>` and `<Name>Patch` go beside it. */
   name: string;
-  /** Tag of its operations. */
-  tag: string;
+  /** The noun with its article, when "a"/"an" by the first letter is wrong: "a user". */
+  article?: string;
   listing: ListingSpec;
   listQuery: z.core.$ZodType;
   create: z.core.$ZodType;
   patch: z.core.$ZodType;
-  /** Path parameter of the item routes. */
-  idParameter?: string;
-  /** Problems particular to the resource, by operation (a unique email's 409, an unknown reference's 422). */
+  /**
+   * Fields holding the id of another resource's row, by that resource's noun
+   * ({ ownerId: 'owner' }): a write naming one that does not exist is a 422,
+   * and deleting a row still named is a 409 (both from lib/http/errors.ts).
+   */
+  references?: Record<string, string>;
+  /** Problems particular to the resource, by operation (a unique email's 409). */
   problems?: Partial<Record<'list' | 'get' | 'create' | 'update' | 'delete', ProblemDoc[]>>;
-}
-
-/** A resource in the document: its description, its routes and its schemas (lib/openapi/document.ts lists them). */
-export interface ResourceApi {
-  resource: ResourceDoc;
-  paths(): Record<string, Record<string, unknown>>;
-  schemas(): Record<string, JsonSchema>;
+  /** The response's JSON Schema, when it is not the create body's fields plus id, version and times. */
+  response?: JsonSchema;
 }
 
 /** Names and words of one operation, so aliases of a route (the tutorial's) can differ from it. */
@@ -220,20 +221,37 @@ export interface OperationNames {
   tags?: string[];
 }
 
-/** The standard operations of a resource, each taking its operation id, summary and description. */
-export function resourceOperations(resource: ResourceDoc) {
-  const { noun, name } = resource;
-  const idName = resource.idParameter ?? 'id';
+const capitalized = (word: string) => `${word[0]?.toUpperCase() ?? ''}${word.slice(1)}`;
+
+/**
+ * The standard operations of a resource, each taking its names (by default
+ * made from the resource's: listOwners, "A page of owners"...).
+ * `referencedBy`: the resources whose rows may name one of this one's.
+ */
+export function resourceOperations(resource: ResourceDoc, referencedBy: ResourceDoc[] = []) {
+  const { noun, name, plural } = resource;
+  const a = resource.article ?? `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
   const idParameter = {
-    name: idName,
+    name: 'id',
     in: 'path',
     required: true,
     schema: { type: 'integer', minimum: 1, maximum: 2147483647 },
     description: `The ${noun}'s id.`,
   };
   const etag = etagHeader(noun);
+  const references = Object.entries(resource.references ?? {}).map(([field, target]) =>
+    problems.unknownReference(`${field} names no existing ${target}.`),
+  );
+  const referrers = referencedBy.map((other) => other.plural);
+  const stillReferenced = referrers.length
+    ? [problems.conflict(`Some ${referrers.join(' or ')} still refer to it; change or remove them first.`)]
+    : [];
   const extra = (operation: keyof NonNullable<ResourceDoc['problems']>) => resource.problems?.[operation] ?? [];
-  const named = (names: OperationNames) => ({ tags: [resource.tag], ...names });
+  const named = (names: Partial<OperationNames>, defaults: OperationNames) => ({
+    tags: [plural],
+    ...defaults,
+    ...names,
+  });
   const jsonResponse = (description: string, schema: unknown, headers: Record<string, HeaderDoc> = {}) => ({
     description,
     headers: { 'x-request-id': requestIdHeader, ...headers },
@@ -242,22 +260,30 @@ export function resourceOperations(resource: ResourceDoc) {
 
   return {
     list: (
-      names: OperationNames,
+      names: Partial<OperationNames> = {},
       success?: { description: string; schema: unknown; headers?: Record<string, HeaderDoc> },
     ) => ({
-      ...named(names),
-      parameters: listParameters(resource.listing, resource.listQuery, resource.tag),
+      ...named(names, {
+        operationId: `list${capitalized(plural)}`,
+        summary: `A page of ${plural}`,
+        description: `${capitalized(plural)} in the requested order, filtered, one page at a time. Pass the nextCursor of a page as cursor, with the same sort, order and filters, to get the next one.`,
+      }),
+      parameters: listParameters(resource.listing, resource.listQuery, plural),
       responses: {
         200: jsonResponse(
-          success?.description ?? `A page of ${resource.tag}.`,
+          success?.description ?? `A page of ${plural}.`,
           success?.schema ?? ref(`${name}List`),
           success?.headers,
         ),
         ...problemResponses([problems.validation, ...extra('list'), problems.internal, problems.unavailable]),
       },
     }),
-    get: (names: OperationNames) => ({
-      ...named(names),
+    get: (names: Partial<OperationNames> = {}) => ({
+      ...named(names, {
+        operationId: `get${name}`,
+        summary: `One ${noun}`,
+        description: `The ${noun} with its ETag; with If-None-Match, 304 while it is unchanged.`,
+      }),
       parameters: [idParameter, headerParameter('If-None-Match', `Answer 304 if the ${noun} still has this ETag.`)],
       responses: {
         200: jsonResponse(`The ${noun}.`, ref(name), { etag }),
@@ -271,8 +297,12 @@ export function resourceOperations(resource: ResourceDoc) {
         ]),
       },
     }),
-    create: (names: OperationNames) => ({
-      ...named(names),
+    create: (names: Partial<OperationNames> = {}) => ({
+      ...named(names, {
+        operationId: `create${name}`,
+        summary: `Add ${a}`,
+        description: `Creates ${a}. With an Idempotency-Key, a retry gets the first response instead of a second ${noun}.`,
+      }),
       parameters: [idempotencyKeyParameter],
       requestBody: jsonBody(`New${name}`),
       responses: {
@@ -287,14 +317,19 @@ export function resourceOperations(resource: ResourceDoc) {
           problems.payloadTooLarge,
           problems.unsupportedMediaType,
           problems.idempotencyKeyReused,
+          ...references,
           ...extra('create'),
           problems.internal,
           problems.unavailable,
         ]),
       },
     }),
-    update: (names: OperationNames) => ({
-      ...named(names),
+    update: (names: Partial<OperationNames> = {}) => ({
+      ...named(names, {
+        operationId: `update${name}`,
+        summary: `Change some fields of ${a}`,
+        description: `Sets the fields sent, leaving the others; with If-Match, only if nobody changed the ${noun} since.`,
+      }),
       parameters: [
         idParameter,
         headerParameter('If-Match', `Apply only if the ${noun} still has this ETag (else 412).`),
@@ -308,14 +343,19 @@ export function resourceOperations(resource: ResourceDoc) {
           problems.preconditionFailed(noun),
           problems.payloadTooLarge,
           problems.unsupportedMediaType,
+          ...references,
           ...extra('update'),
           problems.internal,
           problems.unavailable,
         ]),
       },
     }),
-    delete: (names: OperationNames) => ({
-      ...named(names),
+    delete: (names: Partial<OperationNames> = {}) => ({
+      ...named(names, {
+        operationId: `delete${name}`,
+        summary: `Remove ${a}`,
+        description: `Deletes the ${noun}; with If-Match, only if nobody changed it since.`,
+      }),
       parameters: [
         idParameter,
         headerParameter('If-Match', `Delete only if the ${noun} still has this ETag (else 412).`),
@@ -325,6 +365,7 @@ export function resourceOperations(resource: ResourceDoc) {
         ...problemResponses([
           problems.validation,
           problems.notFound(noun),
+          ...stillReferenced,
           problems.preconditionFailed(noun),
           ...extra('delete'),
           problems.internal,
@@ -335,8 +376,64 @@ export function resourceOperations(resource: ResourceDoc) {
   };
 }
 
-/** The request and list schemas of a resource, for components.schemas; `response` is its JSON Schema. */
-export function resourceSchemas(resource: ResourceDoc, response: JsonSchema): Record<string, JsonSchema> {
+export type ResourceOperations = ReturnType<typeof resourceOperations>;
+
+/** A resource in the document: its description, its routes and its schemas (lib/openapi/document.ts lists them). */
+export interface ResourceApi {
+  resource: ResourceDoc;
+  paths(referencedBy: ResourceDoc[]): Record<string, Record<string, unknown>>;
+  schemas(): Record<string, JsonSchema>;
+}
+
+/**
+ * A resource's part of the document: the standard routes at /<plural> and
+ * /<plural>/{id}, and `more` (aliases, routes of its own) made from the same
+ * operations.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function resourceApi(
+  resource: ResourceDoc,
+  more: (operations: ResourceOperations) => Record<string, Record<string, unknown>> = () => ({}),
+): ResourceApi {
+  return {
+    resource,
+    paths(referencedBy) {
+      const operations = resourceOperations(resource, referencedBy);
+      return {
+        [`/${resource.plural}`]: { get: operations.list(), post: operations.create() },
+        [`/${resource.plural}/{id}`]: {
+          get: operations.get(),
+          patch: operations.update(),
+          delete: operations.delete(),
+        },
+        ...more(operations),
+      };
+    },
+    schemas: () => resourceSchemas(resource),
+  };
+}
+
+/** The response and request schemas of a resource, for components.schemas. */
+export function resourceSchemas(resource: ResourceDoc): Record<string, JsonSchema> {
+  const create = jsonSchema(resource.create);
+  const fields = (create.properties ?? {}) as Record<string, JsonSchema>;
+  const response = resource.response ?? {
+    type: 'object',
+    properties: {
+      id: { type: 'integer', minimum: 1, maximum: 2147483647 },
+      ...fields,
+      version: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Grows with every change; the ETag is this number, quoted.',
+      },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+    },
+    // Every member is always there; an optional field of the body is null when not set.
+    required: ['id', ...Object.keys(fields), 'version', 'createdAt', 'updatedAt'],
+    additionalProperties: false,
+  };
   return {
     [resource.name]: response,
     [`${resource.name}List`]: {
@@ -348,7 +445,7 @@ export function resourceSchemas(resource: ResourceDoc, response: JsonSchema): Re
       required: ['items', 'nextCursor'],
       additionalProperties: false,
     },
-    [`New${resource.name}`]: jsonSchema(resource.create),
+    [`New${resource.name}`]: create,
     [`${resource.name}Patch`]: jsonSchema(resource.patch),
   };
 }

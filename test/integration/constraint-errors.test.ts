@@ -17,9 +17,10 @@ describe('constraint violations', () => {
     client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     await client.query(`
-    CREATE TABLE people (id integer PRIMARY KEY, email text UNIQUE NOT NULL);
+    CREATE TABLE people (id integer PRIMARY KEY, email text UNIQUE NOT NULL, nick text);
+    CREATE UNIQUE INDEX people_nick_key ON people (lower(nick));
     CREATE TABLE pets (id integer PRIMARY KEY, owner_id integer REFERENCES people (id));
-    INSERT INTO people VALUES (1, 'ann@example.com');
+    INSERT INTO people VALUES (1, 'ann@example.com', 'Annie');
     INSERT INTO pets VALUES (1, 1);`);
   });
   afterAll(() => client.end());
@@ -34,7 +35,7 @@ describe('constraint violations', () => {
   }
 
   it('answers a duplicate unique value with a 409 naming the field, without the value', async () => {
-    const problem = toProblem(await failure(`INSERT INTO people VALUES (2, 'ann@example.com')`));
+    const problem = toProblem(await failure(`INSERT INTO people VALUES (2, 'ann@example.com', NULL)`));
     expect(problem).toMatchObject({
       status: 409,
       type: '/problems/conflict',
@@ -44,6 +45,12 @@ describe('constraint violations', () => {
       { field: 'email', in: 'body', detail: 'is already taken: it must be unique', pointer: '#/email' },
     ]);
     expect(JSON.stringify(problem)).not.toContain('ann@example.com');
+  });
+
+  it('names the column of a unique expression index, such as a case-insensitive one', async () => {
+    const problem = toProblem(await failure(`INSERT INTO people VALUES (2, 'bob@example.com', 'ANNIE')`));
+    expect(problem).toMatchObject({ status: 409, detail: 'nick is already taken: it must be unique' });
+    expect(JSON.stringify(problem)).not.toMatch(/annie/i);
   });
 
   it('answers a reference to a row that does not exist with a 422 naming the field in camelCase', async () => {
