@@ -5,11 +5,13 @@
  * Schema (a length counted in code points, a query parameter that is an
  * integer on the wire). A resource's own module says only which fields it has.
  *
- * Every helper is marked free of side effects for esbuild: a schema built at
- * module level that no handler of a bundle uses is left out of that bundle.
- * zod's own `.check()` and wrappers such as `z.optional()` are not marked, so
- * a resource module builds its schemas inside `/* @__PURE__ *\/` arrows
- * (test/unit/bundle.test.ts reports a bundle that grows).
+ * A schema built at module level is kept, and built at import, in every
+ * bundle that imports its module, unless esbuild knows the call is free of
+ * side effects. It does not know that of zod's `.check()` or wrappers such as
+ * `z.optional()`, nor of these helpers when called from another module (it
+ * honours their `@__NO_SIDE_EFFECTS__` marks only within this file), so a
+ * resource module builds its schemas inside `/* @__PURE__ *\/` arrows
+ * (test/unit/bundle.test.ts reports a bundle that grows, and from what).
  */
 import * as z from './validation.js';
 

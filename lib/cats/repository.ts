@@ -1,26 +1,26 @@
 /**
  * Data access for cats: plain functions taking the database (or a
  * transaction) first. Reads and writes by id, versions and If-Match come from
- * lib/db/versioned-rows.ts, pages from lib/listing.ts; this module says which
- * table, and ./schema.ts which columns.
+ * lib/db/versioned-rows.ts (the fields are the columns in camelCase), pages
+ * from lib/listing.ts; this module says which table.
  */
 import type { Kysely } from 'kysely';
 import type { CatRow, Database } from '../db/schema.js';
 import { deleteVersioned, findById, insertRow, updateVersioned } from '../db/versioned-rows.js';
 import { keysetListing, listingQuery, listValues, type Position } from '../listing.js';
-import { type Cat, type CatPatch, catColumns, catListing, type ListQuery, type NewCat, toCat } from './schema.js';
+import { type Cat, type CatPatch, catListing, type ListQuery, type NewCat, toCat } from './schema.js';
 
 /** The cat, or a 404 naming it. */
 export const findCat = /* @__PURE__ */ findById('cats', 'cat');
 
-export const insertCat = /* @__PURE__ */ insertRow<'cats', NewCat>('cats', catColumns);
+export const insertCat = /* @__PURE__ */ insertRow<'cats', NewCat>('cats');
 
 /**
  * `ifMatch`: the versions the client allows (from If-Match); the version check
  * is part of the UPDATE itself, so two clients that read the same version
  * cannot both write.
  */
-export const updateCat = /* @__PURE__ */ updateVersioned<'cats', CatPatch>('cats', 'cat', catColumns);
+export const updateCat = /* @__PURE__ */ updateVersioned<'cats', CatPatch>('cats', 'cat');
 
 export const deleteCat = /* @__PURE__ */ deleteVersioned('cats', 'cat');
 

@@ -7,7 +7,7 @@
  * what it uses: the OpenAPI part goes into the openapi function alone.)
  */
 
-import type { CatRow, CatRowUpdate, NewCatRow } from '../db/schema.js';
+import type { CatRow } from '../db/schema.js';
 import { body, idParameters, integer, integerParameter, isoTime, maxInteger, patchBody, text } from '../fields.js';
 import { type ListingSpec, listQuerySchema as listQuerySchemaOf, type SortKey as SortKeySpec } from '../listing.js';
 import { header, type ResourceDoc, ref, resourceApi } from '../openapi/operations.js';
@@ -127,15 +127,6 @@ export function toCat(row: CatRow): Cat {
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),
   };
-}
-
-/** The columns of a cat's row for what a client sent: all of them (POST), or a PATCH's subset. */
-export function catColumns(cat: NewCat): NewCatRow;
-export function catColumns(cat: CatPatch): CatRowUpdate;
-export function catColumns(cat: CatPatch): CatRowUpdate {
-  // The fields are the columns' names so far; a field named differently
-  // (ownerId for owner_id) is mapped here, toCat does the reverse.
-  return cat;
 }
 
 export { isoTime };

@@ -10,11 +10,14 @@
  * A table qualifies with an integer `id` primary key, an integer `version`
  * (default 1) and an `updated_at` timestamp; see lib/db/schema.ts. Each
  * function below makes one statement for one table, so a bundle holds only
- * the statements its function runs.
+ * the statements its function runs. (esbuild honours their
+ * `@__NO_SIDE_EFFECTS__` marks only within this module: a resource's module
+ * marks its calls `/* @__PURE__ *\/` for its bundles to drop the unused ones.)
  */
 import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { preconditionFailed } from '../http/conditional.js';
 import { type HttpProblem, notFoundProblem } from '../http/problem.js';
+import { jsonToColumns } from '../rows.js';
 import { cachedQuery } from './query-cache.js';
 import type { Database } from './schema.js';
 
@@ -56,13 +59,15 @@ export function findById<T extends VersionedTable>(table: T, noun: string) {
 
 /**
  * Inserts one row and returns it as stored (defaults and generated columns
- * filled in). `toColumns` turns what the caller passes (a validated body)
- * into the row's columns (lib/rows.ts's jsonToColumns, or the resource's own).
+ * filled in). `Input` is what the caller passes (a validated body);
+ * `toColumns` makes the row's columns of it, by default by lib/rows.ts's
+ * convention (ownerId -> owner_id).
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function insertRow<T extends VersionedTable, Input = Insertable<Database[T]>>(
+export function insertRow<T extends VersionedTable, Input extends object>(
   table: T,
-  toColumns: (input: Input) => Insertable<Database[T]> = (input) => input as Insertable<Database[T]>,
+  toColumns: (input: Input) => Insertable<Database[T]> = (input) =>
+    jsonToColumns(input) as unknown as Insertable<Database[T]>,
 ) {
   const name: string = table;
   const query = cachedQuery((db: AnyDb, values: Record<string, unknown>) =>
@@ -77,14 +82,15 @@ export function insertRow<T extends VersionedTable, Input = Insertable<Database[
 
 /**
  * Sets the given columns and bumps the version. `ifMatch`: the versions the
- * client allows (from If-Match); undefined when any will do. `toColumns` as
- * for insertRow.
+ * client allows (from If-Match); undefined when any will do. `Input` and
+ * `toColumns` as for insertRow.
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function updateVersioned<T extends VersionedTable, Input = Updateable<Database[T]>>(
+export function updateVersioned<T extends VersionedTable, Input extends object>(
   table: T,
   noun: string,
-  toColumns: (input: Input) => Updateable<Database[T]> = (input) => input as Updateable<Database[T]>,
+  toColumns: (input: Input) => Updateable<Database[T]> = (input) =>
+    jsonToColumns(input) as unknown as Updateable<Database[T]>,
 ) {
   const name: string = table;
   // The values' own columns, in their own order, make the SET list.

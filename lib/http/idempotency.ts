@@ -105,6 +105,6 @@ function reusedKey(): HttpProblem {
     problemTypes.idempotencyKeyReused,
     'Idempotency key reused',
     'idempotency-key was already used for a different request; use a new key for a new request',
-    [{ field: 'idempotency-key', in: 'header', detail: 'was used with a different request body' }],
+    [{ field: 'idempotency-key', in: 'header', detail: 'was used with a different request (route or body)' }],
   );
 }

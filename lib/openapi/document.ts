@@ -35,7 +35,7 @@ export function openApiDocument() {
           api.paths(
             resources
               .map((other) => other.resource)
-              .filter((other) => Object.values(other.references ?? {}).includes(api.resource.noun)),
+              .filter((other) => Object.values(other.references ?? {}).includes(api.resource.plural)),
           ),
         ),
       ) as Record<string, Record<string, unknown>>),

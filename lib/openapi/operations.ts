@@ -111,7 +111,7 @@ export function problemResponses(list: ProblemDoc[]): Record<string, unknown> {
       }
     }
     responses[status] = {
-      description: kinds.length === 1 ? kinds[0]?.description : kinds.map((k) => `Either: ${k.description}`).join(' '),
+      description: kinds.map((k) => k.description).join(' Or: '),
       headers,
       content: { 'application/problem+json': { schema: ref('Problem') } },
     };
@@ -202,9 +202,10 @@ export interface ResourceDoc {
   create: z.core.$ZodType;
   patch: z.core.$ZodType;
   /**
-   * Fields holding the id of another resource's row, by that resource's noun
-   * ({ ownerId: 'owner' }): a write naming one that does not exist is a 422,
-   * and deleting a row still named is a 409 (both from lib/http/errors.ts).
+   * Fields holding the id of another resource's row, by that resource's
+   * plural, which is its table ({ ownerId: 'owners' }): a write naming one
+   * that does not exist is a 422, and deleting a row still named is a 409
+   * (both from lib/http/errors.ts).
    */
   references?: Record<string, string>;
   /** Problems particular to the resource, by operation (a unique email's 409). */
@@ -239,13 +240,13 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
     description: `The ${noun}'s id.`,
   };
   const etag = etagHeader(noun);
+  // In the words of the problems lib/http/errors.ts makes of PostgreSQL's errors (a table is its resource's plural).
   const references = Object.entries(resource.references ?? {}).map(([field, target]) =>
-    problems.unknownReference(`${field} names no existing ${target}.`),
+    problems.unknownReference(`${field} must be the id of an existing row of ${target}.`),
   );
-  const referrers = referencedBy.map((other) => other.plural);
-  const stillReferenced = referrers.length
-    ? [problems.conflict(`Some ${referrers.join(' or ')} still refer to it; change or remove them first.`)]
-    : [];
+  const stillReferenced = referencedBy.map((other) =>
+    problems.conflict(`Rows of ${other.plural} still refer to it: change or remove them first.`),
+  );
   const extra = (operation: keyof NonNullable<ResourceDoc['problems']>) => resource.problems?.[operation] ?? [];
   const named = (names: Partial<OperationNames>, defaults: OperationNames) => ({
     tags: [plural],
