@@ -6,6 +6,7 @@
  * Ctrl-C, and stops everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -36,6 +37,11 @@ const httpPort = portFromEnv('PORT', 3000);
 const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
 const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
 const lockFile = resolve(dataRoot, 'start.lock');
+// serverless-esbuild builds the functions into a work folder of the checkout,
+// and `sls package` (run by hand, by `npm test` or `npm run bench`) deletes
+// the default one (.esbuild) when it is done: the running API would lose its
+// bundles. One folder per data folder, which the lock makes ours alone.
+const workFolder = `.esbuild-start-${createHash('sha256').update(dataRoot).digest('hex').slice(0, 12)}`;
 
 /** One `npm start` per data folder: a second one would fight over the database and ports. */
 async function takeLock(): Promise<void> {
@@ -115,7 +121,7 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(
     process.execPath,
     [sls, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...env, CATS_ESBUILD_WORK_FOLDER: workFolder }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // serverless-offline announces readiness on stderr; pass both streams
   // through and add our own line, with the URL and a first command to try.
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
       clearTimeout(timer);
     }
     await local?.stop();
+    rmSync(workFolder, { recursive: true, force: true });
     releaseLock();
     process.exit(code);
   };
