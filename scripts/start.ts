@@ -92,7 +92,9 @@ async function database(): Promise<{ url?: string; description: string; local?: 
   );
   return {
     url: local.url,
-    description: `embedded PostgreSQL on 127.0.0.1:${local.port} (data in ${local.dataDir})`,
+    description:
+      `embedded PostgreSQL on 127.0.0.1:${local.port} (data in ${local.clusterDir}` +
+      `${local.clusterDir === local.dataDir ? '' : `, linked from ${local.dataDir}`})`,
     local,
   };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { handler as createCat } from '../../functions/create-cat.js';
 import { closeDatabase } from '../../lib/db/index.js';
-import { embeddedPassword, embeddedUser, freePort } from '../../scripts/local-db.js';
+import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
 import { type ApiProcess, request, startApi } from '../support/api-process.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
@@ -39,6 +39,8 @@ afterAll(async () => {
   await closeDatabase();
   await api?.stop();
   if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+  // Run as root, the cluster may live outside dataDir (scripts/local-db.ts).
+  await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
 }, 60000);
 
