@@ -248,8 +248,12 @@ describe('running npm start', () => {
     async () => {
       const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
       const leftover = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      // Its serverless-offline is orphaned too; this test stops that one itself.
+      const pid = api.child.pid;
+      const offline = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
       api.child.kill('SIGKILL');
       await api.exited;
+      for (const child of offline) process.kill(child, 'SIGINT');
       expect(() => process.kill(leftover, 0)).not.toThrow(); // orphaned, still running
 
       api = await startApi({ dataDir, databaseUrl, embeddedPort });
