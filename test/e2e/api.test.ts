@@ -248,9 +248,15 @@ describe('running npm start', () => {
     async () => {
       const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
       const leftover = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      // Its serverless-offline is orphaned too; this test stops that one itself.
+      // Its serverless-offline is orphaned too (PostgreSQL is the other
+      // child); this test stops that one itself.
       const pid = api.child.pid;
-      const offline = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      const offline = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .map(Number)
+        .filter((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('serverless'));
+      expect(offline).toHaveLength(1);
       api.child.kill('SIGKILL');
       await api.exited;
       for (const child of offline) process.kill(child, 'SIGINT');
