@@ -37,6 +37,8 @@ const httpPort = portFromEnv('PORT', 3000);
 const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
 const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
 const lockFile = resolve(dataRoot, 'start.lock');
+/** Set once shutting down (Ctrl-C, a signal, a failure). */
+let stopping = false;
 // serverless-esbuild builds the functions into a work folder of the checkout,
 // and `sls package` (run by hand, by `npm test` or `npm run bench`) deletes
 // the default one (.esbuild) when it is done: the running API would lose its
@@ -84,12 +86,14 @@ async function database(): Promise<{ url?: string; description: string; local?: 
     { dataDir: resolve(dataRoot, 'postgres'), port: embeddedPort, database: 'cats', persistent: true },
     say,
   );
-  local.onUnexpectedExit((reason) =>
+  local.onUnexpectedExit((reason) => {
+    // Ctrl-C in a terminal reaches PostgreSQL too, which may stop before we ask it to.
+    if (stopping) return;
     console.error(
       `[cats-api] The embedded PostgreSQL stopped unexpectedly (${reason}). Requests now get 503 "database unavailable".\n` +
         '  Committed data is safe on disk: stop this with Ctrl-C and run `npm start` again.',
-    ),
-  );
+    );
+  });
   return {
     url: local.url,
     description:
@@ -151,7 +155,6 @@ async function main(): Promise<void> {
   await takeLock();
   let local: LocalDatabase | undefined;
   let offline: ChildProcess | undefined;
-  let stopping = false;
 
   const shutdown = async (code: number) => {
     if (stopping) return;
