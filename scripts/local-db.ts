@@ -485,6 +485,14 @@ export async function startLocalDatabase(
           '--auth=password',
           `--username=${embeddedUser}`,
           `--pwfile=${passwordFile}`,
+          // UTF-8 and Unicode-aware case mapping whatever the environment's
+          // locale: without LANG (a container, `su -`), initdb would make a
+          // SQL_ASCII cluster in which "100 characters" means 100 bytes.
+          // PostgreSQL's own C.UTF-8 (code point order) needs no OS locale.
+          '--encoding=UTF8',
+          '--locale=C',
+          '--locale-provider=builtin',
+          '--builtin-locale=C.UTF-8',
           '--lc-messages=C',
         ],
         account,
