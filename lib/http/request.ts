@@ -45,9 +45,10 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
       [{ field: 'content-type', in: 'header', detail: 'must be application/json' }],
     );
   }
-  const decoded = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : undefined;
+  const body = bodyText(event.body);
+  const decoded = event.isBase64Encoded ? Buffer.from(body, 'base64') : undefined;
   // The size is counted without copying a plain-text body into a Buffer and back.
-  const size = decoded ? decoded.length : Buffer.byteLength(event.body ?? '', 'utf8');
+  const size = decoded ? decoded.length : Buffer.byteLength(body, 'utf8');
   // Refused before parsing: a cat is a few hundred bytes, and JSON.parse of a
   // large or deeply nested document is work an attacker should not get for free.
   if (size > maxBodyBytes) {
@@ -59,7 +60,7 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
       [fieldError('body', [], `must be at most ${maxBodyBytes} bytes`)],
     );
   }
-  const text = decoded ? decoded.toString('utf8') : (event.body ?? '');
+  const text = decoded ? decoded.toString('utf8') : body;
   if (text.trim() === '') {
     throw validationProblem([fieldError('body', [], 'is required: send a JSON object')]);
   }
@@ -69,6 +70,18 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
     const reason = error instanceof SyntaxError ? `: ${error.message}` : '';
     throw validationProblem([fieldError('body', [], `is not valid JSON${reason}`)]);
   }
+}
+
+/**
+ * The body as the text the client sent. Lambda always gives a string, but
+ * serverless-offline (`npm start`) parses a JSON body itself and hands over
+ * the parsed value when it is falsy (`false`, `0`, `null`): turned back into
+ * its text, it gets the same answer as on Lambda instead of a TypeError.
+ * (`null` is also what it gives for no body at all, so both read as none.)
+ */
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  return body === undefined || body === null ? '' : JSON.stringify(body);
 }
 
 /** Validates `input` against `schema`, or throws a 400 listing every field at fault. */

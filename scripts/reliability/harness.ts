@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type ApiProcess, startApi } from '../../test/support/api-process.js';
-import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
+import { freePort, type LocalDatabase, removeCluster, startLocalDatabase } from '../local-db.js';
 
 export interface Stack {
   baseUrl: string;
@@ -42,6 +42,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startLocalDatabase({ dataDir, port, database: 'cats', persistent: true, postgresFlags: options.postgresFlags });
   let database: LocalDatabase | undefined = await open();
   const databaseUrl = database.url;
+  // Run as root, the cluster may live outside `root` (scripts/local-db.ts).
+  const { clusterDir } = database;
+  const removeAll = async () => {
+    await removeCluster(dataDir);
+    await rm(root, { recursive: true, force: true });
+  };
   let api: ApiProcess;
   try {
     api = await startApi({
@@ -53,7 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   } catch (error) {
     // Leave no PostgreSQL or folder behind when the API cannot start.
     await database.stop();
-    await rm(root, { recursive: true, force: true });
+    await removeAll();
     throw error;
   }
 
@@ -103,11 +109,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       database = await open();
     },
     postmasterPid: () => {
-      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const pid = Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
       // Never signal a process that is not this script's PostgreSQL.
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.includes('postgres') || !cmdline.includes(dataDir)) {
-        throw new Error(`pid ${pid} is not the PostgreSQL on ${dataDir}`);
+      if (!cmdline.includes('postgres') || !cmdline.includes(clusterDir)) {
+        throw new Error(`pid ${pid} is not the PostgreSQL on ${clusterDir}`);
       }
       return pid;
     },
@@ -115,7 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await monitor?.end().catch(() => {});
       await api.stop();
       await database?.stop();
-      await rm(root, { recursive: true, force: true });
+      await removeAll();
     },
   };
 }

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { removeCluster } from '../../scripts/local-db.js';
 import { type ApiProcess, request, startApi } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -41,6 +42,8 @@ afterAll(async () => {
   await browser?.close();
   await api?.stop();
   if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+  // Run as root, the cluster may live outside dataDir (scripts/local-db.ts).
+  await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
 }, 60000);
 

@@ -9,9 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { embeddedPassword, embeddedUser, freePort } from '../../scripts/local-db.js';
+import { handler as createCat } from '../../functions/create-cat.js';
+import { closeDatabase } from '../../lib/db/index.js';
+import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
 import { type ApiProcess, request, startApi } from '../support/api-process.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
+import { call, httpEvent } from '../support/lambda.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const external = process.env.CATS_TEST_EXTERNAL === '1';
@@ -33,8 +36,11 @@ beforeAll(async () => {
 }, 120000);
 
 afterAll(async () => {
+  await closeDatabase();
   await api?.stop();
   if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+  // Run as root, the cluster may live outside dataDir (scripts/local-db.ts).
+  await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
 }, 60000);
 
@@ -148,6 +154,38 @@ describe('bad input over HTTP', () => {
   );
 });
 
+describe('JSON bodies that are not objects, over HTTP', () => {
+  // serverless-offline parses a JSON body itself, and hands a falsy value
+  // (false, 0, null) over parsed, and a JSON string without its quotes; Lambda
+  // hands the text. Where serverless-offline keeps the information, the answer
+  // is the very one Lambda gives; where it loses it (null reads as no body,
+  // "str" as the text str), the same kind of answer.
+  it.each([
+    ['false', true],
+    ['0', true],
+    ['true', true],
+    ['[]', true],
+    ['null', false],
+    ['"str"', false],
+  ])('answers POST /cats with the body %s as Lambda does: 400 naming body, nothing created', async (text, exact) => {
+    const before = await catsTable(catsDatabase);
+    const reply = await request(api.baseUrl, 'POST', '/cats', text);
+    expectProblem(reply, 400, 'body');
+    expect(await catsTable(catsDatabase)).toEqual(before);
+
+    const lambda = await call(createCat, httpEvent('create-cat', { rawBody: text }));
+    const { requestId: _a, ...onLambda } = lambda.body;
+    const { requestId: _b, ...overHttp } = reply.body;
+    if (exact) expect(overHttp).toEqual(onLambda);
+    else
+      expect(overHttp).toMatchObject({
+        type: onLambda.type,
+        status: 400,
+        errors: [expect.objectContaining({ field: 'body' })],
+      });
+  });
+});
+
 describe('running npm start', () => {
   it('refuses a second start on the same data folder and says why', async () => {
     const second = await startApi({ dataDir, databaseUrl, embeddedPort, waitFor: /already running/ });
@@ -210,8 +248,18 @@ describe('running npm start', () => {
     async () => {
       const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
       const leftover = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      // Its serverless-offline is orphaned too (PostgreSQL is the other
+      // child); this test stops that one itself.
+      const pid = api.child.pid;
+      const offline = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .map(Number)
+        .filter((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('serverless'));
+      expect(offline).toHaveLength(1);
       api.child.kill('SIGKILL');
       await api.exited;
+      for (const child of offline) process.kill(child, 'SIGINT');
       expect(() => process.kill(leftover, 0)).not.toThrow(); // orphaned, still running
 
       api = await startApi({ dataDir, databaseUrl, embeddedPort });

