@@ -96,14 +96,19 @@ class PerFunction {
     }
     for (const flag of ['reads', 'open']) {
       if (!['true', 'false'].includes(String(auth[flag]))) {
-        fail(`custom.auth.${flag} (param auth${flag[0].toUpperCase()}${flag.slice(1)}) must be "true" or "false", got "${auth[flag]}"`);
+        fail(
+          `custom.auth.${flag} (param auth${flag[0].toUpperCase()}${flag.slice(1)}) must be "true" or "false", got "${auth[flag]}"`,
+        );
       }
     }
     if (Boolean(auth.issuer) !== Boolean(auth.audience)) {
-      fail('authIssuer and authAudience go together: give both (an external issuer) or neither (the stack\'s own Cognito issuer)');
+      fail(
+        "authIssuer and authAudience go together: give both (an external issuer) or neither (the stack's own Cognito issuer)",
+      );
     }
     const authorizers = service.provider.httpApi?.authorizers ?? {};
-    if (!authorizers[auth.authorizer]) fail(`custom.auth.authorizer names ${auth.authorizer}, which provider.httpApi.authorizers lacks`);
+    if (!authorizers[auth.authorizer])
+      fail(`custom.auth.authorizer names ${auth.authorizer}, which provider.httpApi.authorizers lacks`);
     const offline = this.serverless.processedInput?.commands?.[0] === 'offline';
     const open = String(auth.open) === 'true' || (offline && this.options.noAuth === true);
     const reads = String(auth.reads) === 'true';

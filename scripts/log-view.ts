@@ -14,6 +14,8 @@ interface LogLine {
   path?: string;
   status?: number;
   durationMs?: number;
+  sub?: string;
+  clientId?: string;
   error?: { name?: string; message?: string; stack?: string };
 }
 
@@ -21,6 +23,9 @@ interface LogLine {
 const offlineChatter = [
   /^\s*\(λ: \w+\) RequestId: /,
   /^\s*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) \S+ \(λ: \w+\)\s*$/,
+  // Its JWT authorizer's lines for an accepted token; a refusal's reason stays.
+  /^Running JWT Authorization function for /,
+  /^JWT Token validated$/,
 ];
 
 /** The text to print for one line of output, or null to drop it. */
@@ -36,7 +41,10 @@ export function formatLogLine(line: string): string | null {
   const time = entry.timestamp?.slice(11, 19) ?? '';
   if (entry.message === 'request' && entry.path !== undefined) {
     const method = entry.route?.split(' ')[0] ?? '';
-    return `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]`;
+    const caller = entry.sub
+      ? `  by ${entry.clientId && entry.clientId !== entry.sub ? `${entry.sub} (client ${entry.clientId})` : entry.sub}`
+      : '';
+    return `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]${caller}`;
   }
   const level = entry.level ?? 'INFO';
   const error = entry.error ? `\n${entry.error.stack ?? `${entry.error.name}: ${entry.error.message}`}` : '';
