@@ -167,8 +167,8 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
       if (text !== null) target.write(`${text}\n`);
       if (!ready && line.includes('Server ready')) {
         ready = true;
-        say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
         for (const line of authNotice()) say(line);
+        say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
       }
     });
   };
