@@ -144,7 +144,7 @@ describe.each([
       AllowedOAuthFlows: ['client_credentials'],
       AllowedOAuthScopes: ['cats/read', 'cats/write'],
     });
-    expect(client.DependsOn).toBe('AuthResourceServer');
+    expect([client.DependsOn].flat()).toEqual(['AuthResourceServer']);
     const [[, pool]] = ofType(resources, 'AWS::Cognito::UserPool') as [[string, Resource]];
     expect(pool.Properties?.AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
   });
