@@ -56,6 +56,12 @@ export function testToken(options: LocalTokenOptions = {}): string {
 /** The token request() sends to each API started here. */
 const tokens = new Map<string, string>();
 
+/** The Authorization header for an API started here (none for any other URL). */
+export function authorizationFor(baseUrl: string): Record<string, string> {
+  const token = tokens.get(baseUrl);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
   // The OS may hand out the same free port twice in a row: keep them apart.
