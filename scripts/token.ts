@@ -14,11 +14,9 @@
  * AWS credentials of the shell: the secret is never in a file or template.
  */
 import { pathToFileURL } from 'node:url';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import {
-  CognitoIdentityProviderClient,
-  DescribeUserPoolClientCommand,
-} from '@aws-sdk/client-cognito-identity-provider';
+// Types only: the SDK is loaded for --stage alone, so a local token costs no SDK start-up.
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { localKey, localToken, readScope, writeScope } from './local-issuer.js';
 
 export class UsageError extends Error {}
@@ -106,6 +104,8 @@ export interface StageClients {
  * Cognito (DescribeUserPoolClient), then POST /oauth2/token (RFC 6749 4.4).
  */
 export async function stageToken(request: TokenRequest & { stage: string }, clients: StageClients): Promise<string> {
+  const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const { DescribeUserPoolClientCommand } = await import('@aws-sdk/client-cognito-identity-provider');
   const stackName = `cats-api-${request.stage}`;
   const described = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = Object.fromEntries(
@@ -154,6 +154,8 @@ export async function token(args: string[], env: NodeJS.ProcessEnv = process.env
   if (request.stage === undefined) return localToken(localKey(), request);
   // The deploy's default region (serverless.yml) unless told or configured otherwise.
   const region = request.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
+  const { CognitoIdentityProviderClient } = await import('@aws-sdk/client-cognito-identity-provider');
   return stageToken(
     { ...request, stage: request.stage },
     { cloudFormation: new CloudFormationClient({ region }), cognito: new CognitoIdentityProviderClient({ region }) },
