@@ -171,6 +171,33 @@ describe('npm start -- --open', () => {
   }, 120000);
 });
 
+describe('npm start -- --param=authReads=true', () => {
+  it('closes the reads as a stage would: 401 without a token, 403 with only cats/write, 200 with cats/read; the docs stay open', async () => {
+    const readsDir = await mkdtemp(join(tmpdir(), 'cats-e2e-reads-'));
+    const readsDatabase = external ? await createScratchDatabase(server, 'cats_e2e_reads') : undefined;
+    const closed = await startApi({ dataDir: readsDir, databaseUrl: readsDatabase, args: ['--param=authReads=true'] });
+    try {
+      expect(closed.output()).toContain('reads one with cats/read');
+      const none = { authorization: '' };
+      // The document of this API says reads need cats/read, so request() checks these answers against it.
+      const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
+      expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
+      expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
+      expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
+      expect((await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status).toBe(
+        403,
+      );
+      const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
+      expect(read.status).toBe(200);
+    } finally {
+      await closed.stop();
+      if (readsDatabase) await dropScratchDatabase(server, readsDatabase);
+      await removeCluster(join(readsDir, 'postgres'));
+      await rm(readsDir, { recursive: true, force: true });
+    }
+  }, 120000);
+});
+
 describe('serverless-offline started without npm start', () => {
   it('refuses to run without --ignoreJWTSignature, which alone makes it check tokens', () => {
     const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
