@@ -26,6 +26,10 @@ const offlineChatter = [
   // Its JWT authorizer's lines for an accepted token; a refusal's reason stays.
   /^Running JWT Authorization function for /,
   /^JWT Token validated$/,
+  // ... and the stack it prints under "JWT could not be decoded" (no token, or not a JWT): that line says enough.
+  /^× \{ JWTInvalid: /,
+  /^\s+at Object\.authenticate \(.*createJWTAuthScheme\.js/,
+  /^\s+code: 'ERR_JWT_INVALID' \}$/,
 ];
 
 /** The text to print for one line of output, or null to drop it. */

@@ -52,7 +52,15 @@ describe("npm start's log view", () => {
     expect(formatLogLine('{not json')).toBe('{not json');
     expect(formatLogLine('Running JWT Authorization function for post /cats (cats)')).toBeNull();
     expect(formatLogLine('JWT Token validated')).toBeNull();
-    // A refusal's reason stays visible.
+    // A refusal's reason stays visible, without the stack serverless-offline prints under it.
     expect(formatLogLine('JWT Token expired')).toBe('JWT Token expired');
+    expect(formatLogLine('JWT could not be decoded')).toBe('JWT could not be decoded');
+    for (const line of [
+      '× { JWTInvalid: JWTs must use Compact JWS serialization, JWT must be a string',
+      '      at Object.authenticate (file:///x/node_modules/serverless-offline/src/events/http/createJWTAuthScheme.js:39:24)',
+      "    code: 'ERR_JWT_INVALID' }",
+    ]) {
+      expect(formatLogLine(line)).toBeNull();
+    }
   });
 });
