@@ -236,10 +236,6 @@ describe.each([
     expect(text).toContain('"MetricName":"DatabaseUnavailable"');
     for (const [id, alarm] of alarms)
       expect([id, alarm.Properties?.AlarmActions]).toEqual([id, [{ Ref: 'AlarmTopic' }]]);
-    const filters = ofType(resources, 'AWS::Logs::MetricFilter');
-    expect(filters.map(([, f]) => f.Properties?.LogGroupName).sort()).toEqual(
-      apiFunctions.map((name) => ({ Ref: `${name}LogGroup` })).sort(),
-    );
   });
 
   it('ships source maps and the node_modules-free ESM bundles, without the AWS SDK', async () => {
