@@ -10,12 +10,13 @@
  *   node --import tsx scripts/bench/observability.ts [--quick] [--instructions]
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
+import { sql } from 'kysely';
 import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent } from '../../test/support/lambda.js';
 
@@ -164,7 +165,11 @@ export async function observabilityCosts(options: {
       log('observability: cold-start instructions (valgrind), 4 variants');
       const counts: Record<string, number> = {};
       for (const [name, [bundle, variantEnv]] of Object.entries(variants)) {
-        counts[name] = await instructionsOf([coldScript, bundle, event], variantEnv);
+        // valgrind runs ~50x slower: the connect timeout must not fire.
+        counts[name] = await instructionsOf([coldScript, bundle, event], {
+          ...variantEnv,
+          DB_CONNECT_TIMEOUT_MS: '60000',
+        });
       }
       const neither = counts.neither ?? Number.NaN;
       for (const name of ['metrics', 'tracing', 'both'] as const) {
@@ -226,7 +231,12 @@ async function main(): Promise<void> {
     persistent: false,
   });
   try {
+    // Trust authentication, as bench.ts does: the cheapest connect, the same for every variant.
+    const hba = join(server.dataDir, 'pg_hba.conf');
+    writeFileSync(hba, `host all bench 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`);
     const { db } = createDatabase(readDatabaseSettings({ DATABASE_URL: server.url }));
+    await sql`CREATE ROLE bench LOGIN SUPERUSER`.execute(db);
+    await sql`SELECT pg_reload_conf()`.execute(db);
     await migrateToLatest(db as never);
     await db
       .insertInto('cats')
@@ -234,7 +244,7 @@ async function main(): Promise<void> {
       .execute();
     await db.destroy();
     const rows = await observabilityCosts({
-      databaseUrl: server.url,
+      databaseUrl: server.url.replace(/\/\/[^@]*@/, '//bench@'),
       quick: args.includes('--quick'),
       instructions: args.includes('--instructions'),
     });

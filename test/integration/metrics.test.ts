@@ -86,8 +86,25 @@ async function output<T>(run: () => Promise<T>): Promise<{ result: T; lines: Rec
 
 const isEmf = (line: Record<string, unknown>): line is Emf => typeof line._aws === 'object';
 
-/** Each metric of the EMF lines as CloudWatch would read it: name, unit, value, dimensions. */
+/**
+ * Each metric of the EMF lines as CloudWatch would read it: name, unit,
+ * value, dimensions; after checking each line against the specification's
+ * rules (a millisecond timestamp, one directive, every dimension a string
+ * and every metric a number at the top level, at most 100 metrics).
+ */
 function metricsOf(lines: Record<string, unknown>[]) {
+  for (const line of lines.filter(isEmf)) {
+    expect(Number.isInteger(line._aws.Timestamp) && Math.abs(line._aws.Timestamp - Date.now()) < 60000).toBe(true);
+    expect(line._aws.CloudWatchMetrics).toHaveLength(1);
+    for (const { Dimensions, Metrics } of line._aws.CloudWatchMetrics) {
+      expect(Dimensions).toHaveLength(1);
+      for (const key of Dimensions.flat()) expect([key, typeof line[key]]).toEqual([key, 'string']);
+      expect(Metrics.length).toBeLessThanOrEqual(100);
+      for (const { Name, Unit } of Metrics) {
+        expect([Name, typeof line[Name], typeof Unit]).toEqual([Name, 'number', 'string']);
+      }
+    }
+  }
   return lines.filter(isEmf).flatMap((line) =>
     line._aws.CloudWatchMetrics.flatMap(({ Namespace, Dimensions, Metrics }) =>
       Metrics.map(({ Name, Unit }) => ({
