@@ -2,7 +2,9 @@
 // function (with the request metrics, and with lib/metrics.ts replaced by a
 // no-op) and times them in turn, with and without the trace header Lambda
 // sets, so every variant sees the same machine at the same moment. Plain .mjs
-// run by plain `node`. Prints {variant: median µs} as the last line of stderr;
+// run by plain `node`. Prints {variant: median µs, variant-added: median of
+// the differences to the same round's plain request} as the last line of
+// stderr (the paired difference leaves out most of the database's jitter);
 // stdout gets the functions' log and metrics lines, as in Lambda.
 const [withMetrics, withoutMetrics, eventJson, countText] = process.argv.slice(2);
 const count = Number(countText);
@@ -37,7 +39,10 @@ const run = async (build, traced, record) => {
 for (let i = 0; i < 200; i += 1) for (const [build, traced] of variants) await run(build, traced, false);
 for (let i = 0; i < count; i += 1) for (const [build, traced] of variants) await run(build, traced, true);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-process.stderr.write(
-  `\n${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])))}\n`,
-);
+const result = {};
+for (const [name, list] of Object.entries(times)) {
+  result[name] = median(list);
+  result[`${name}-added`] = median(list.map((t, i) => t - times.none[i]));
+}
+process.stderr.write(`\n${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -201,10 +201,11 @@ export async function observabilityCosts(options: {
       ['metrics + tracing', 'metrics+trace'],
     ] as const) {
       const value = warm[key] ?? Number.NaN;
+      const added = warm[`${key}-added`] ?? Number.NaN;
       rows.push({
         section: '6. observability',
-        figure: `get-cat warm request, ${name} vs neither (median µs, added)`,
-        value: `${value.toFixed(0)} µs (${value - none >= 0 ? '+' : ''}${(value - none).toFixed(1)} µs)`,
+        figure: `get-cat warm request, ${name} vs neither (median µs; added: median of paired differences)`,
+        value: `${value.toFixed(0)} µs (${added >= 0 ? '+' : ''}${added.toFixed(1)} µs)`,
         floor: `${none.toFixed(0)} µs`,
         ratio: value / none,
       });
