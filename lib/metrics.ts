@@ -95,7 +95,7 @@ export function countEvent(resource: string, event: DomainEvent): void {
 
 /**
  * The request line's fixed part, per route: all but the timestamp and the
- * values, built once (JSON.stringify of the whole line cost ~5 µs a request).
+ * values, built once, so that a request only fills in its numbers.
  */
 const prefixes = new Map<string, string>();
 function requestPrefix(route: string): string {

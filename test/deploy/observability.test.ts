@@ -236,7 +236,17 @@ describe('the dashboard', () => {
   });
 
   it('draws the domain events of every resource a handler names, from the metric names lib/metrics.ts writes', () => {
-    expect(resourceNames).toEqual(['Cats']);
+    expect(resourceNames).toContain('Cats');
+    const widget = dashboardOf(activeResources(dev.template)).find((w) =>
+      /^Domain events/.test(w.properties.title ?? ''),
+    );
+    const drawn = JSON.stringify(widget?.properties.metrics);
+    for (const resource of resourceNames) {
+      for (const event of ['Created', 'Changed', 'Deleted']) {
+        // Missing: add the resource to custom.observability.resources in serverless.yml.
+        expect([resource, drawn]).toEqual([resource, expect.stringContaining(`MetricName=\\"${resource}${event}\\"`)]);
+      }
+    }
     expect(plugin.metricNames).toEqual(metricNames);
   });
 });
