@@ -149,6 +149,19 @@ describe.each([
     expect(pool.Properties?.AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
   });
 
+  it("logs in the HTTP API's access log why the authorizer refused a request, or whom it accepted", () => {
+    const stage = activeResources(packaged().template).HttpApiStage as Resource;
+    const format = JSON.parse((stage.Properties?.AccessLogSettings as { Format?: string } | undefined)?.Format ?? '{}');
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      authorizerError: '$context.authorizer.error',
+      sub: '$context.authorizer.claims.sub',
+      clientId: '$context.authorizer.claims.client_id',
+    });
+  });
+
   it('outputs what a machine caller needs (token URL, client id) but never the client secret', () => {
     const { text, template } = packaged();
     expect(Object.keys(template.Outputs ?? {})).toEqual(
