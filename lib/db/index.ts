@@ -6,8 +6,8 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
+import { GuardedClient } from './client.js';
 import { type SecretReader, secretPassword, tlsOptions } from './credentials.js';
-import { isConnectionLost } from './errors.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -27,6 +27,8 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
     ? secretPassword(settings.secretArn, settings.connection.user, options.readSecret)
     : undefined;
   const pool = new pg.Pool({
+    // Every client listens for 'error' from its birth (lib/db/client.ts).
+    Client: GuardedClient,
     ...settings.connection,
     ...(secret ? { password: secret.password } : {}),
     ssl: tlsOptions(settings.tls),
@@ -44,12 +46,10 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
     // Lets `sls invoke local` and scripts exit once the handler is done.
     allowExitOnIdle: true,
   });
-  // Without a listener, an idle client's socket error (server restart,
-  // pg_terminate_backend) is an unhandled 'error' event that kills the process.
-  // pg-pool already drops that client; this keeps the container alive.
-  pool.on('error', (error) => {
-    logger.warn('idle database connection failed and was dropped', { error });
-  });
+  // pg-pool re-emits an idle client's error on the pool, where an 'error'
+  // without a listener would kill the process. The client already logged it
+  // (GuardedClient) and pg-pool drops it.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: validatingPool(pool, settings.validateAfterIdleMs, secret?.forget) }),
   });
@@ -70,10 +70,6 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
   interface Tracked {
     /** When the pool last got it back; unset until then. */
     releasedAt?: number;
-    /** Its connection failed: destroy it on release, never hand it out again. */
-    broken: boolean;
-    inUse: boolean;
-    guarded: boolean;
     /** pg-pool's release for the current checkout. */
     poolRelease?: (error?: boolean | Error) => void;
     /** Ours, made once per client rather than once per checkout. */
@@ -84,13 +80,11 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     let state = clients.get(client);
     if (state === undefined) {
       const created: Tracked = {
-        broken: false,
-        inUse: false,
-        guarded: false,
-        release: (destroy) => {
-          created.inUse = false;
-          created.poolRelease?.(created.broken ? new Error('connection lost') : destroy);
-        },
+        // A client whose connection failed (FATAL 57P01 from a restarting
+        // server, a reset socket) is destroyed on release instead of being
+        // handed to the next request.
+        release: (destroy) =>
+          created.poolRelease?.((client as unknown as GuardedClient).lost ? new Error('connection lost') : destroy),
       };
       state = created;
       clients.set(client, state);
@@ -101,35 +95,7 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     tracked(client).releasedAt = Date.now();
   });
 
-  const guard = (client: pg.PoolClient, state: Tracked) => {
-    state.guarded = true;
-    // pg-pool removes its error listener while a client is checked out and
-    // Kysely adds none, so a connection dropping mid-query would emit an
-    // unhandled 'error' and crash the container. The query's own promise
-    // already rejects with the same error.
-    client.on('error', (error) => {
-      state.broken = true;
-      // An idle client's error is pg-pool's to report (pool.on('error') above).
-      if (state.inUse) logger.warn('database connection failed during a request', { error });
-    });
-    // A FATAL error (pg_terminate_backend, failover) reaches the query before
-    // the socket's end does; remember it so the client is destroyed on
-    // release instead of being handed to the next request.
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    client.query = ((...args: unknown[]) => {
-      const result = query(...args);
-      if (typeof (result as Promise<unknown> | undefined)?.catch === 'function') {
-        (result as Promise<unknown>).catch((error: unknown) => {
-          if (isConnectionLost(error)) state.broken = true;
-        });
-      }
-      return result;
-    }) as typeof client.query;
-  };
-
   const checkOut = (client: pg.PoolClient, state: Tracked): PostgresPoolClient => {
-    if (!state.guarded) guard(client, state);
-    state.inUse = true;
     state.poolRelease = client.release;
     client.release = state.release;
     return client;
@@ -155,6 +121,12 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
         // A throw here would escape into pg-pool's process.nextTick.
         try {
           const state = tracked(client);
+          if ((client as unknown as GuardedClient).lost) {
+            // Failed while idle and not yet removed by pg-pool: take another.
+            client.release(new Error('connection lost'));
+            resolve(connect());
+            return;
+          }
           const idleSince = state.releasedAt;
           const fresh = idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs;
           resolve(fresh ? checkOut(client, state) : validate(client, state));
@@ -166,7 +138,10 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
 
   const validate = async (client: pg.PoolClient, state: Tracked): Promise<PostgresPoolClient> => {
     try {
-      await client.query('SELECT 1');
+      // Bounded well below the statement timeout: a live server answers in
+      // milliseconds, and a connection that does not is replaced, not waited on.
+      // (pg reads query_timeout from the query config; its types lack it.)
+      await client.query({ text: 'SELECT 1', query_timeout: validateTimeoutMs } as pg.QueryConfig);
       return checkOut(client, state);
     } catch (error) {
       logger.info('pooled database connection was dead; reconnecting', { error });
@@ -193,9 +168,12 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.
     options: pool.options,
-    Client: pg.Client,
+    Client: GuardedClient,
   };
 }
+
+/** How long the `SELECT 1` that checks an idle connection may take. */
+export const validateTimeoutMs = 1000;
 
 let shared: DatabaseHandle | undefined;
 let earlyConnection: WeakMap<pg.Pool, Promise<void>> | undefined;
