@@ -142,6 +142,9 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
       // milliseconds, and a connection that does not is replaced, not waited on.
       // (pg reads query_timeout from the query config; its types lack it.)
       await client.query({ text: 'SELECT 1', query_timeout: validateTimeoutMs } as pg.QueryConfig);
+      // The server may end the session right after answering (a FATAL in the
+      // same packet as the answer): then this client is already lost.
+      if ((client as unknown as GuardedClient).lost) throw new Error('Connection terminated after validation');
       return checkOut(client, state);
     } catch (error) {
       logger.info('pooled database connection was dead; reconnecting', { error });
