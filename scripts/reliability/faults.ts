@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrations } from '../../lib/db/migrations.js';
-import { call, type HttpResult, Invariants, type Stack, sleep, startStack, table } from './harness.js';
+import { call, type HttpResult, Invariants, percentile, type Stack, sleep, startStack, table } from './harness.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const connectTimeoutMs = 3000;
@@ -26,7 +26,7 @@ const figures: Record<string, string | number>[] = [];
 
 interface Op {
   worker: number;
-  kind: 'create' | 'patch' | 'delete' | 'get';
+  kind: 'create' | 'patch' | 'delete' | 'get' | 'list';
   catId?: number;
   sent?: { name: string; price: number; breed?: string };
   result: HttpResult;
@@ -52,7 +52,13 @@ function honestFailure(r: HttpResult, withinMs = connectTimeoutMs + 1500): boole
  * together (so a half-applied patch would show), read it, sometimes delete
  * it. After an error they wait 200 ms and go on, as a client would.
  */
-async function writers(stack: Stack, count: number, durationMs: number, tag: string): Promise<Op[]> {
+async function writers(
+  stack: Stack,
+  count: number,
+  durationMs: number,
+  tag: string,
+  until?: AbortSignal,
+): Promise<Op[]> {
   const ops: Op[] = [];
   const end = performance.now() + durationMs;
   const record = (op: Omit<Op, 'startedAt'>, startedAt: number) => {
@@ -63,7 +69,7 @@ async function writers(stack: Stack, count: number, durationMs: number, tag: str
     Array.from({ length: count }, async (_, worker) => {
       let n = 0;
       let catId: number | undefined;
-      while (performance.now() < end) {
+      while (performance.now() < end && !until?.aborted) {
         n += 1;
         const startedAt = performance.now();
         let result: HttpResult;
@@ -80,6 +86,11 @@ async function writers(stack: Stack, count: number, durationMs: number, tag: str
             startedAt,
           );
           if (result.status === 204) catId = undefined;
+        } else if (n % 7 === 0) {
+          result = record(
+            { worker, kind: 'list', result: await call(stack.baseUrl, 'GET', `/cats?breed=${tag}-breed&limit=20`) },
+            startedAt,
+          );
         } else if (n % 3 === 0) {
           result = record(
             { worker, kind: 'get', catId, result: await call(stack.baseUrl, 'GET', `/cats/${catId}`) },
@@ -127,8 +138,9 @@ async function checkWrites(stack: Stack, ops: Op[], tag: string, label: string):
         const id = (JSON.parse(op.result.text) as { id: number }).id;
         byCat.set(id, [{ ...op, catId: id }]);
       } else if (op.sent) failedCreates.set(op.sent.name, op);
-    } else if (op.catId !== undefined && op.kind !== 'get') byCat.get(op.catId)?.push(op);
-    if (op.kind !== 'get' && op.result.status >= 200 && op.result.status < 300) acknowledgedWrites += 1;
+    } else if (op.catId !== undefined && op.kind !== 'get' && op.kind !== 'list') byCat.get(op.catId)?.push(op);
+    if (op.kind !== 'get' && op.kind !== 'list' && op.result.status >= 200 && op.result.status < 300)
+      acknowledgedWrites += 1;
   }
 
   const problems: string[] = [];
@@ -181,24 +193,47 @@ const summary = (results: HttpResult[]) => {
     .join(' ');
 };
 
-async function databaseRestartMidLoad(stack: Stack): Promise<void> {
-  console.log('\n== Database restart mid-load (stopped 4 s, then started again; no API restart)');
-  const tag = 'restart';
+/** Answers no client may see longer than this, whatever the database does (README, "Errors"). */
+const worstCaseBoundMs = 10000;
+/** Every answer of the restart rounds, for the worst case over all of them. */
+const restartAnswers: { ms: number; status: number; kind: string; round: string }[] = [];
+
+/**
+ * Issue 10: 30 clients loop over creates, patches, reads, deletes of their own
+ * cats and list pages; a few seconds in, the database is stopped with
+ * `pg_ctl stop -m fast` (every session gets FATAL 57P01) or `-m immediate`
+ * for 4 s, then started again, with the API (one `npm start`) left running.
+ */
+async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate', round: number): Promise<void> {
+  const label = `restart ${mode} #${round}`;
+  console.log(`\n== ${label}: 30 clients, pg_ctl stop -m ${mode} for 4 s, then start (no API restart)`);
+  const tag = `restart-${mode}-${round}-${Date.now().toString(36)}`;
   let downAt = 0;
   let upAt = 0;
+  let stopFailed: unknown;
+  const stop = new AbortController();
   const fault = (async () => {
-    await sleep(4000);
+    await sleep(3000);
     downAt = performance.now();
-    await stack.stopDatabase();
+    await stack.stopDatabase(mode);
     await sleep(4000);
     await stack.startDatabase();
     upAt = performance.now();
-  })();
-  const ops = await writers(stack, 16, 16000, tag);
+    // Long enough after the return to see recovery, and that it lasts.
+    await sleep(5000);
+  })()
+    .catch((error: unknown) => {
+      stopFailed = error;
+    })
+    .finally(() => stop.abort());
+  const ops = await writers(stack, 30, 60000, tag, stop.signal);
   await fault;
+  if (stopFailed) throw stopFailed;
   const results = ops.map((o) => o.result);
+  for (const o of ops) restartAnswers.push({ ms: o.result.ms, status: o.result.status, kind: o.kind, round: label });
   const failures = results.filter((r) => r.status >= 500 || r.status === 0);
-  const dishonest = failures.filter((r) => !honestFailure(r));
+  const dishonest = failures.filter((r) => !honestFailure(r, worstCaseBoundMs));
+  const slow = results.filter((r) => r.ms >= worstCaseBoundMs);
   const firstOkAfterUp = ops.find((o) => o.startedAt >= upAt && o.result.status < 500 && o.result.status > 0);
   const lastFailure = Math.max(
     0,
@@ -206,31 +241,43 @@ async function databaseRestartMidLoad(stack: Stack): Promise<void> {
   );
   const recovery = firstOkAfterUp ? (firstOkAfterUp.startedAt + firstOkAfterUp.result.ms - upAt) / 1000 : Number.NaN;
   const allOkAfter = Math.max(0, (lastFailure - upAt) / 1000);
-  const maxFailMs = Math.max(0, ...failures.map((r) => r.ms));
-  console.log(`  ${results.length} requests: ${summary(results)}; slowest failure ${maxFailMs.toFixed(0)} ms`);
-  for (const r of dishonest.slice(0, 5))
+  const slowest = ops.reduce((a, b) => (b.result.ms > a.result.ms ? b : a), ops[0] as Op);
+  const alive = stack.api.child.exitCode === null && stack.api.child.signalCode === null;
+  console.log(
+    `  ${results.length} requests: ${summary(results)}; slowest answer ${slowest.result.ms.toFixed(0)} ms ` +
+      `(${slowest.kind} ${slowest.result.status}, started ${((slowest.startedAt - downAt) / 1000).toFixed(1)} s after the stop)`,
+  );
+  for (const r of [...dishonest, ...slow].slice(0, 5))
     console.log(`    ${r.status} in ${r.ms.toFixed(0)} ms: ${r.text.slice(0, 200)}`);
-  invariants.check('restart: the outage was seen (some requests got 503)', failures.length > 0, `${failures.length}`);
+  if (!alive) console.log(stack.api.output().split('\n').slice(-30).join('\n'));
+  invariants.check(`${label}: the API process survived`, alive);
+  invariants.check(`${label}: the outage was seen (some requests got 503)`, failures.length > 0, `${failures.length}`);
   invariants.check(
-    'restart: every failure was a 503 problem with Retry-After within the connect timeout (no 500, no hang)',
+    `${label}: every failure was a 503 problem with Retry-After (no 500, no socket error)`,
     dishonest.length === 0,
     `${dishonest.length} were not`,
   );
   invariants.check(
-    'restart: recovered by itself within 10 s of the database being back',
+    `${label}: every request answered within ${worstCaseBoundMs / 1000} s`,
+    slow.length === 0,
+    `slowest ${slowest.result.ms.toFixed(0)} ms`,
+  );
+  invariants.check(
+    `${label}: recovered by itself within 10 s of the database being back`,
     recovery < 10 && allOkAfter < 10,
     `first success ${recovery.toFixed(2)} s after, last failure ${allOkAfter.toFixed(2)} s after`,
   );
   figures.push({
-    fault: 'database stopped 4 s mid-load',
+    fault: `pg_ctl stop -m ${mode} 4 s, 30 clients (#${round})`,
     requests: results.length,
     'answered 503': failures.length,
     '500/hang': dishonest.length,
-    'slowest 503 ms': maxFailMs.toFixed(0),
+    'slowest 503 ms': Math.max(0, ...failures.map((r) => r.ms)).toFixed(0),
+    'slowest ms': slowest.result.ms.toFixed(0),
     'recovery s': recovery.toFixed(2),
     'outage s': ((upAt - downAt) / 1000).toFixed(1),
   });
-  await checkWrites(stack, ops, tag, 'restart');
+  await checkWrites(stack, ops, tag, label);
 }
 
 async function frozenPostmaster(stack: Stack): Promise<void> {
@@ -514,7 +561,30 @@ async function main(): Promise<number> {
   const wanted = (name: string) => !only || only.includes(name);
   const stack = await startStack();
   try {
-    if (wanted('restart')) await databaseRestartMidLoad(stack);
+    if (wanted('restart')) {
+      // A one-in-three failure per round passes 12 rounds with probability
+      // (2/3)^12 < 1 %: the race of issue 10 cannot hide in CI.
+      const rounds = Number(process.env.FAULTS_RESTART_ROUNDS ?? 12);
+      for (let round = 1; round <= rounds; round += 1) {
+        await databaseRestartUnderLoad(stack, round % 2 === 1 ? 'fast' : 'immediate', round);
+      }
+      if (restartAnswers.length > 0) {
+        const worst = restartAnswers.reduce((a, b) => (b.ms > a.ms ? b : a));
+        const okMax = Math.max(0, ...restartAnswers.filter((a) => a.status < 500 && a.status > 0).map((a) => a.ms));
+        const failMax = Math.max(
+          0,
+          ...restartAnswers.filter((a) => a.status >= 500 || a.status === 0).map((a) => a.ms),
+        );
+        console.log(
+          `\nrestart rounds: worst-case answer ${worst.ms.toFixed(0)} ms (${worst.kind} ${worst.status}, ${worst.round}); ` +
+            `slowest success ${okMax.toFixed(0)} ms, slowest failure ${failMax.toFixed(0)} ms, ` +
+            `p99 ${percentile(
+              restartAnswers.map((a) => a.ms),
+              99,
+            ).toFixed(0)} ms over ${restartAnswers.length} answers`,
+        );
+      }
+    }
     if (wanted('frozen')) await frozenPostmaster(stack);
     if (wanted('terminate')) await terminatedConnections(stack);
     if (wanted('patches')) await concurrentPatches(stack);

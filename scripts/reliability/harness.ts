@@ -22,7 +22,8 @@ export interface Stack {
   apiConnections(): Promise<number>;
   /** Worker threads (Lambda containers) serverless-offline runs right now. */
   containers(): number;
-  stopDatabase(): Promise<void>;
+  /** Stops the database: Ctrl-C's fast shutdown, or `pg_ctl stop -m <mode>`. */
+  stopDatabase(mode?: 'fast' | 'immediate'): Promise<void>;
   startDatabase(): Promise<void>;
   /** The postmaster's pid, for signals. */
   postmasterPid(): number;
@@ -99,10 +100,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     admin,
     apiConnections,
     containers,
-    async stopDatabase() {
+    async stopDatabase(mode) {
       await monitor?.end().catch(() => {});
       monitor = undefined;
-      await database?.stop();
+      await (mode ? database?.pgCtlStop(mode) : database?.stop());
       database = undefined;
     },
     async startDatabase() {

@@ -111,7 +111,8 @@ export async function startFaultRelay(target: { host: string; port: number }): P
     let dead = false;
     /** The client sent a statement that an 'answered' fault waits for. */
     let awaitingAnswer = false;
-    const mine = () => armed !== undefined && (armed.fault.connection === undefined || armed.fault.connection === number);
+    const mine = () =>
+      armed !== undefined && (armed.fault.connection === undefined || armed.fault.connection === number);
     const fire = () => {
       const fired = armed?.fired;
       armed = undefined;
