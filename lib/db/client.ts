@@ -29,6 +29,14 @@ export class GuardedClient extends pg.Client {
     });
   }
 
+  /**
+   * While a request holds it: the time (performance.now()) by which the
+   * request's database work must be over. Each statement's client-side
+   * timeout is cut to what is left, so however many statements a request runs
+   * and however the server misbehaves, its answer comes by then.
+   */
+  deadline: number | undefined;
+
   /** Its connection failed: it must be destroyed, never handed out again. */
   get lost(): boolean {
     return this.#lost !== undefined;
@@ -43,6 +51,15 @@ export class GuardedClient extends pg.Client {
     if (this.#lost !== undefined && promised) {
       return Promise.reject(new Error(`Connection terminated earlier: ${this.#lost.message}`, { cause: this.#lost }));
     }
+    if (this.deadline !== undefined && promised) {
+      const left = Math.floor(this.deadline - performance.now());
+      if (left <= 0) return Promise.reject(budgetSpent());
+      const text = typeof config === 'string' ? { text: config, values } : config;
+      const defaults = (this as unknown as { connectionParameters: { query_timeout?: number } }).connectionParameters;
+      const configured = text.query_timeout ?? defaults.query_timeout ?? left;
+      config = { ...text, query_timeout: Math.min(configured, left) };
+      values = undefined;
+    }
     const result = super.query(config, values, callback);
     if (promised) {
       (result as unknown as Promise<unknown>).catch((error: unknown) => {
@@ -51,4 +68,11 @@ export class GuardedClient extends pg.Client {
     }
     return result;
   }
+}
+
+/** The request's time for the database is over: a 503 (query_canceled), and nothing was sent. */
+function budgetSpent(): Error {
+  return Object.assign(new Error("canceling statement: the request's time for the database is spent"), {
+    code: '57014',
+  });
 }

@@ -50,8 +50,15 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   // without a listener would kill the process. The client already logged it
   // (GuardedClient) and pg-pool drops it.
   pool.on('error', () => {});
+  // What a request may spend on the database, from asking for a connection
+  // to its last statement: one connect timeout (or the 1 s validation of an
+  // idle connection and a new connect) plus one statement timeout. However a
+  // restart, failover or frozen server plays out, its answer comes by then.
+  const budgetMs = settings.connectTimeoutMs + settings.statementTimeoutMs;
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: validatingPool(pool, settings.validateAfterIdleMs, secret?.forget) }),
+    dialect: new PostgresDialect({
+      pool: validatingPool(pool, settings.validateAfterIdleMs, budgetMs, secret?.forget),
+    }),
   });
   return { db, pool };
 }
@@ -65,7 +72,12 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
  * statement (which may or may not have run) lets us retry with a fresh
  * connection without ever running a write twice.
  */
-function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPassword?: () => void): PostgresPool {
+function validatingPool(
+  pool: pg.Pool,
+  validateAfterIdleMs: number,
+  budgetMs: number,
+  forgetPassword?: () => void,
+): PostgresPool {
   /** What we know about one client: one lookup per checkout, where separate sets took six. */
   interface Tracked {
     /** When the pool last got it back; unset until then. */
@@ -83,8 +95,11 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
         // A client whose connection failed (FATAL 57P01 from a restarting
         // server, a reset socket) is destroyed on release instead of being
         // handed to the next request.
-        release: (destroy) =>
-          created.poolRelease?.((client as unknown as GuardedClient).lost ? new Error('connection lost') : destroy),
+        release: (destroy) => {
+          const guarded = client as unknown as GuardedClient;
+          guarded.deadline = undefined;
+          created.poolRelease?.(guarded.lost ? new Error('connection lost') : destroy);
+        },
       };
       state = created;
       clients.set(client, state);
@@ -95,7 +110,8 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     tracked(client).releasedAt = Date.now();
   });
 
-  const checkOut = (client: pg.PoolClient, state: Tracked): PostgresPoolClient => {
+  const checkOut = (client: pg.PoolClient, state: Tracked, askedAt: number): PostgresPoolClient => {
+    (client as unknown as GuardedClient).deadline = askedAt + budgetMs;
     state.poolRelease = client.release;
     client.release = state.release;
     return client;
@@ -108,7 +124,7 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
   };
 
   /** A client from the pool, validated if it sat idle long enough to have been dropped meanwhile. */
-  const connect = (): Promise<PostgresPoolClient> =>
+  const connect = (askedAt: number): Promise<PostgresPoolClient> =>
     // pg-pool's callback form: its promise form adds two promises and two
     // turns of the microtask queue to every checkout.
     new Promise((resolve, reject) => {
@@ -124,19 +140,19 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
           if ((client as unknown as GuardedClient).lost) {
             // Failed while idle and not yet removed by pg-pool: take another.
             client.release(new Error('connection lost'));
-            resolve(connect());
+            resolve(connect(askedAt));
             return;
           }
           const idleSince = state.releasedAt;
           const fresh = idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs;
-          resolve(fresh ? checkOut(client, state) : validate(client, state));
+          resolve(fresh ? checkOut(client, state, askedAt) : validate(client, state, askedAt));
         } catch (failure) {
           reject(failure);
         }
       });
     });
 
-  const validate = async (client: pg.PoolClient, state: Tracked): Promise<PostgresPoolClient> => {
+  const validate = async (client: pg.PoolClient, state: Tracked, askedAt: number): Promise<PostgresPoolClient> => {
     try {
       // Bounded well below the statement timeout: a live server answers in
       // milliseconds, and a connection that does not is replaced, not waited on.
@@ -145,28 +161,32 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
       // The server may end the session right after answering (a FATAL in the
       // same packet as the answer): then this client is already lost.
       if ((client as unknown as GuardedClient).lost) throw new Error('Connection terminated after validation');
-      return checkOut(client, state);
+      return checkOut(client, state, askedAt);
     } catch (error) {
       logger.info('pooled database connection was dead; reconnecting', { error });
       // Destroys this client; the next connect() opens a new one, which is
       // not validated (it has never been released), so this ends.
       client.release(error as Error);
-      return connect();
+      return connect(askedAt);
     }
   };
 
   return {
     connect: () => {
+      const askedAt = performance.now();
       const early = earlyConnection?.get(pool);
-      if (!early) return connect();
+      if (!early) return connect(askedAt);
       earlyConnection?.delete(pool);
       // The first request reports what the early connection ran into rather
       // than waiting a second connect timeout for the same unreachable
       // database; a success left the connection in the pool for connect().
-      return early.then(connect, (error: unknown) => {
-        forgetRotatedPassword(error);
-        throw error;
-      });
+      return early.then(
+        () => connect(askedAt),
+        (error: unknown) => {
+          forgetRotatedPassword(error);
+          throw error;
+        },
+      );
     },
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.

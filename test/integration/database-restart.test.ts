@@ -15,6 +15,7 @@ import { handler as getCat } from '../../functions/get-cat.js';
 import { readDatabaseSettings } from '../../lib/config.js';
 import { closeDatabase, connectEarly, createDatabase, db, validateTimeoutMs } from '../../lib/db/index.js';
 import { migrateToLatest } from '../../lib/db/migrations.js';
+import { toProblem } from '../../lib/http/errors.js';
 import { type FaultRelay, startFaultRelay } from '../support/fault-relay.js';
 import { call, httpEvent, type Reply } from '../support/lambda.js';
 
@@ -252,4 +253,30 @@ describe("Kysely's query-cancel connection", () => {
     await fired;
     await new Promise((ok) => setTimeout(ok, 100));
   });
+});
+
+it("cuts a request's database work at one connect timeout plus one statement timeout, however many statements it runs", async () => {
+  const { db: database } = createDatabase(
+    readDatabaseSettings({ DATABASE_URL: databaseUrl, DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '1000' }),
+  );
+  try {
+    const started = performance.now();
+    // Each statement stays under the statement timeout; together they would take 3.2 s.
+    const error = await database
+      .transaction()
+      .execute(async (trx) => {
+        for (let i = 0; i < 4; i += 1) await sql`SELECT pg_sleep(0.8)`.execute(trx);
+      })
+      .catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThan(1900);
+    expect(elapsed).toBeLessThan(2300);
+    const problem = toProblem(error);
+    expect(problem.status).toBe(503);
+    expect(problem.headers['retry-after']).toBeDefined();
+    // The next request has a budget of its own.
+    expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(database)).rows).toEqual([{ one: 1 }]);
+  } finally {
+    await database.destroy();
+  }
 });
