@@ -556,6 +556,9 @@ export async function startLocalDatabase(
     password: embeddedPassword,
     database: 'postgres',
   });
+  // `npm start` runs this in its own process: a server stopping during these
+  // few statements must fail them, not end the process with an unheard 'error'.
+  admin.on('error', () => {});
   try {
     await admin.connect();
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
