@@ -15,6 +15,11 @@ export type { Database } from './schema.js';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   pool: pg.Pool;
+  /**
+   * The same pool without the per-request time budget, for migrations: their
+   * statements, each under the statement timeout, may add up to more.
+   */
+  unbudgeted(): Kysely<Database>;
 }
 
 export interface DatabaseOptions {
@@ -55,12 +60,15 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   // idle connection and a new connect) plus one statement timeout. However a
   // restart, failover or frozen server plays out, its answer comes by then.
   const budgetMs = settings.connectTimeoutMs + settings.statementTimeoutMs;
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({
-      pool: validatingPool(pool, settings.validateAfterIdleMs, budgetMs, secret?.forget),
-    }),
-  });
-  return { db, pool };
+  const kysely = (budget: number | undefined) =>
+    new Kysely<Database>({
+      dialect: new PostgresDialect({
+        pool: validatingPool(pool, settings.validateAfterIdleMs, budget, secret?.forget),
+      }),
+    });
+  const db = kysely(budgetMs);
+  let unbudgeted: Kysely<Database> | undefined;
+  return { db, pool, unbudgeted: () => (unbudgeted ??= kysely(undefined)) };
 }
 
 /**
@@ -75,7 +83,7 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
 function validatingPool(
   pool: pg.Pool,
   validateAfterIdleMs: number,
-  budgetMs: number,
+  budgetMs: number | undefined,
   forgetPassword?: () => void,
 ): PostgresPool {
   /** What we know about one client: one lookup per checkout, where separate sets took six. */
@@ -111,7 +119,7 @@ function validatingPool(
   });
 
   const checkOut = (client: pg.PoolClient, state: Tracked, askedAt: number): PostgresPoolClient => {
-    (client as unknown as GuardedClient).deadline = askedAt + budgetMs;
+    if (budgetMs !== undefined) (client as unknown as GuardedClient).deadline = askedAt + budgetMs;
     state.poolRelease = client.release;
     client.release = state.release;
     return client;
