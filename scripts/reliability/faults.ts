@@ -13,6 +13,7 @@
  * killed with SIGKILL under `npm start` (test/e2e/api.test.ts).
  */
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrations } from '../../lib/db/migrations.js';
@@ -196,6 +197,7 @@ const summary = (results: HttpResult[]) => {
 /** Answers no client may see longer than this, whatever the database does (README, "Errors"). */
 const worstCaseBoundMs = 10000;
 /** Every answer of the restart rounds, for the worst case over all of them. */
+const restartRounds: { label: string; passed: boolean }[] = [];
 const restartAnswers: { ms: number; status: number; kind: string; round: string; handlerMs?: number }[] = [];
 
 /** durationMs by requestId, from the API's request log lines (POWERTOOLS_LOG_LEVEL=INFO). */
@@ -264,6 +266,8 @@ async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate'
   let upAt = 0;
   let stopFailed: unknown;
   const stop = new AbortController();
+  const containersBefore = stack.containers();
+  const failedBefore = invariants.failed;
   const fault = (async () => {
     await sleep(3000);
     downAt = performance.now();
@@ -281,6 +285,7 @@ async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate'
   const ops = await writers(stack, 30, 60000, tag, stop.signal);
   await fault;
   if (stopFailed) throw stopFailed;
+  const containersAfter = stack.containers();
   const results = ops.map((o) => o.result);
   const failures = results.filter((r) => r.status >= 500 || r.status === 0);
   const dishonest = failures.filter((r) => !honestFailure(r, worstCaseBoundMs));
@@ -323,6 +328,11 @@ async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate'
   }
   for (const r of [...dishonest, ...slow].slice(0, 5))
     console.log(`    ${r.status} in ${r.ms.toFixed(0)} ms: ${r.text.slice(0, 200)}`);
+  console.log(
+    `  containers (worker threads): ${containersBefore} before the round, ${containersAfter} after; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   if (!alive) console.log(stack.api.output().split('\n').slice(-30).join('\n'));
   invariants.check(`${label}: the API process survived`, alive);
   invariants.check(`${label}: the outage was seen (some requests got 503)`, failures.length > 0, `${failures.length}`);
@@ -359,6 +369,7 @@ async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate'
     'outage s': ((upAt - downAt) / 1000).toFixed(1),
   });
   await checkWrites(stack, ops, tag, label);
+  restartRounds.push({ label, passed: invariants.failed === failedBefore });
 }
 
 async function frozenPostmaster(stack: Stack): Promise<void> {
@@ -658,8 +669,10 @@ async function main(): Promise<number> {
           0,
           ...restartAnswers.filter((a) => a.status >= 500 || a.status === 0).map((a) => a.ms),
         );
+        const passed = restartRounds.filter((r) => r.passed).length;
+        console.log(`\nrestart rounds passed: ${passed}/${restartRounds.length}`);
         console.log(
-          `\nrestart rounds: worst-case answer ${worst.ms.toFixed(0)} ms (${worst.kind} ${worst.status}, ${worst.round}); ` +
+          `restart rounds: worst-case answer ${worst.ms.toFixed(0)} ms (${worst.kind} ${worst.status}, ${worst.round}); ` +
             `slowest success ${okMax.toFixed(0)} ms, slowest failure ${failMax.toFixed(0)} ms, ` +
             `p99 ${percentile(
               restartAnswers.map((a) => a.ms),
