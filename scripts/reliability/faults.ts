@@ -59,11 +59,13 @@ async function writers(
   durationMs: number,
   tag: string,
   until?: AbortSignal,
+  onResult?: (result: HttpResult) => void,
 ): Promise<Op[]> {
   const ops: Op[] = [];
   const end = performance.now() + durationMs;
   const record = (op: Omit<Op, 'startedAt'>, startedAt: number) => {
     ops.push({ ...op, startedAt });
+    onResult?.(op.result);
     return op.result;
   };
   await Promise.all(
@@ -264,6 +266,7 @@ async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate'
   const tag = `restart-${mode}-${round}-${Date.now().toString(36)}`;
   let downAt = 0;
   let upAt = 0;
+  let successAfterUp = false;
   let stopFailed: unknown;
   const stop = new AbortController();
   const containersBefore = stack.containers();
@@ -275,14 +278,19 @@ async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate'
     await sleep(4000);
     await stack.startDatabase();
     upAt = performance.now();
-    // Long enough after the return to see recovery, and that it lasts.
+    successAfterUp = false;
+    // Long enough after the return to see recovery, and that it lasts: 5 s,
+    // or up to 11 s while no request has succeeded yet.
     await sleep(5000);
+    while (!successAfterUp && performance.now() - upAt < 11000) await sleep(100);
   })()
     .catch((error: unknown) => {
       stopFailed = error;
     })
     .finally(() => stop.abort());
-  const ops = await writers(stack, 30, 60000, tag, stop.signal);
+  const ops = await writers(stack, 30, 60000, tag, stop.signal, (result) => {
+    if (upAt > 0 && result.status > 0 && result.status < 500) successAfterUp = true;
+  });
   await fault;
   if (stopFailed) throw stopFailed;
   const containersAfter = stack.containers();
