@@ -745,6 +745,16 @@ async function main(): Promise<number> {
     if (wanted('terminate')) await terminatedConnections(stack);
     if (wanted('patches')) await concurrentPatches(stack);
     if (wanted('migrations')) await concurrentMigrations(stack);
+    const crashes = stack.api
+      .output()
+      .split('\n')
+      .filter((line) => /uncaught|unhandled|ERR_WORKER/i.test(line));
+    for (const line of crashes.slice(0, 5)) console.log(`    ${line.slice(0, 300)}`);
+    invariants.check(
+      'whole run: no container (worker thread) crashed',
+      crashes.length === 0,
+      `${crashes.length} lines`,
+    );
   } finally {
     await stack.close();
   }
