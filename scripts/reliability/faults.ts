@@ -708,7 +708,9 @@ async function main(): Promise<number> {
   // 60 s by default, and with the 150 the warm-up starts, it ended 77 of them
   // at once mid-round, whose replacements' start-up then took over 15 s on a
   // busy machine (and reset connections): the emulator's churn, not the API's.
+  // max_connections: one connection per container, 5 functions x 30 containers.
   const stack = await startStack({
+    postgresFlags: ['-c', 'max_connections=250'],
     env: { POWERTOOLS_LOG_LEVEL: 'INFO', LOG_FORMAT: 'json', OFFLINE_IDLE_LAMBDA_SECONDS: '3600' },
   });
   try {
