@@ -41,6 +41,12 @@ export interface LocalDatabase {
   /** Where the cluster's files are. */
   clusterDir: string;
   stop(): Promise<void>;
+  /**
+   * Stops the server with `pg_ctl stop -m <mode>`, as an operator (or RDS)
+   * would: 'fast' ends every session with FATAL 57P01, 'immediate' quits at
+   * once and recovers from the WAL on the next start. Waits for the exit.
+   */
+  pgCtlStop(mode: 'fast' | 'immediate'): Promise<void>;
   /** Calls back when the server exits without being asked to (killed, crashed). */
   onUnexpectedExit(callback: (reason: string) => void): void;
 }
@@ -550,6 +556,9 @@ export async function startLocalDatabase(
     password: embeddedPassword,
     database: 'postgres',
   });
+  // `npm start` runs this in its own process: a server stopping during these
+  // few statements must fail them, not end the process with an unheard 'error'.
+  admin.on('error', () => {});
   try {
     await admin.connect();
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
@@ -567,6 +576,15 @@ export async function startLocalDatabase(
     dataDir,
     clusterDir,
     stop,
+    async pgCtlStop(mode) {
+      stopping = true;
+      const pgCtl = runProgram(bin('pg_ctl'), ['stop', '-D', clusterDir, '-m', mode, '-w', '-t', '30'], account, cwd);
+      await pgCtl.done.catch((error: Error) => {
+        throw new LocalDatabaseError(`pg_ctl stop -m ${mode}: ${error.message} ${pgCtl.recent.join(' ')}`);
+      });
+      await server.exited;
+      if (!options.persistent) await removeCluster(dataDir);
+    },
     onUnexpectedExit(callback) {
       child.once('exit', (code, signal) => {
         if (!stopping) callback(signal ? `killed by ${signal}` : `exited with code ${code}`);

@@ -118,7 +118,8 @@ async function database(): Promise<{ url?: string; description: string; local?: 
 class MigrateError extends Error {}
 
 async function migrate(env: NodeJS.ProcessEnv, description: string): Promise<void> {
-  const { db } = createDatabase(readDatabaseSettings(env));
+  const handle = createDatabase(readDatabaseSettings(env));
+  const db = handle.unbudgeted();
   try {
     const { applied } = await migrateToLatest(db as never);
     say(applied.length > 0 ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date.');

@@ -6,8 +6,8 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
+import { GuardedClient } from './client.js';
 import { type SecretReader, secretPassword, tlsOptions } from './credentials.js';
-import { isConnectionLost } from './errors.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -15,6 +15,11 @@ export type { Database } from './schema.js';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   pool: pg.Pool;
+  /**
+   * The same pool without the per-request time budget, for migrations: their
+   * statements, each under the statement timeout, may add up to more.
+   */
+  unbudgeted(): Kysely<Database>;
 }
 
 export interface DatabaseOptions {
@@ -27,6 +32,8 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
     ? secretPassword(settings.secretArn, settings.connection.user, options.readSecret)
     : undefined;
   const pool = new pg.Pool({
+    // Every client listens for 'error' from its birth (lib/db/client.ts).
+    Client: GuardedClient,
     ...settings.connection,
     ...(secret ? { password: secret.password } : {}),
     ssl: tlsOptions(settings.tls),
@@ -44,16 +51,24 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
     // Lets `sls invoke local` and scripts exit once the handler is done.
     allowExitOnIdle: true,
   });
-  // Without a listener, an idle client's socket error (server restart,
-  // pg_terminate_backend) is an unhandled 'error' event that kills the process.
-  // pg-pool already drops that client; this keeps the container alive.
-  pool.on('error', (error) => {
-    logger.warn('idle database connection failed and was dropped', { error });
-  });
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: validatingPool(pool, settings.validateAfterIdleMs, secret?.forget) }),
-  });
-  return { db, pool };
+  // pg-pool re-emits an idle client's error on the pool, where an 'error'
+  // without a listener would kill the process. The client already logged it
+  // (GuardedClient) and pg-pool drops it.
+  pool.on('error', () => {});
+  // What a request may spend on the database, from asking for a connection
+  // to its last statement: one connect timeout (or the 1 s validation of an
+  // idle connection and a new connect) plus one statement timeout. However a
+  // restart, failover or frozen server plays out, its answer comes by then.
+  const budgetMs = settings.connectTimeoutMs + settings.statementTimeoutMs;
+  const kysely = (budget: number | undefined) =>
+    new Kysely<Database>({
+      dialect: new PostgresDialect({
+        pool: validatingPool(pool, settings.validateAfterIdleMs, budget, secret?.forget),
+      }),
+    });
+  const db = kysely(budgetMs);
+  let unbudgeted: Kysely<Database> | undefined;
+  return { db, pool, unbudgeted: () => (unbudgeted ??= kysely(undefined)) };
 }
 
 /**
@@ -65,15 +80,16 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
  * statement (which may or may not have run) lets us retry with a fresh
  * connection without ever running a write twice.
  */
-function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPassword?: () => void): PostgresPool {
+function validatingPool(
+  pool: pg.Pool,
+  validateAfterIdleMs: number,
+  budgetMs: number | undefined,
+  forgetPassword?: () => void,
+): PostgresPool {
   /** What we know about one client: one lookup per checkout, where separate sets took six. */
   interface Tracked {
     /** When the pool last got it back; unset until then. */
     releasedAt?: number;
-    /** Its connection failed: destroy it on release, never hand it out again. */
-    broken: boolean;
-    inUse: boolean;
-    guarded: boolean;
     /** pg-pool's release for the current checkout. */
     poolRelease?: (error?: boolean | Error) => void;
     /** Ours, made once per client rather than once per checkout. */
@@ -84,12 +100,13 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     let state = clients.get(client);
     if (state === undefined) {
       const created: Tracked = {
-        broken: false,
-        inUse: false,
-        guarded: false,
+        // A client whose connection failed (FATAL 57P01 from a restarting
+        // server, a reset socket) is destroyed on release instead of being
+        // handed to the next request.
         release: (destroy) => {
-          created.inUse = false;
-          created.poolRelease?.(created.broken ? new Error('connection lost') : destroy);
+          const guarded = client as unknown as GuardedClient;
+          guarded.deadline = undefined;
+          created.poolRelease?.(guarded.lost ? new Error('connection lost') : destroy);
         },
       };
       state = created;
@@ -101,35 +118,8 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
     tracked(client).releasedAt = Date.now();
   });
 
-  const guard = (client: pg.PoolClient, state: Tracked) => {
-    state.guarded = true;
-    // pg-pool removes its error listener while a client is checked out and
-    // Kysely adds none, so a connection dropping mid-query would emit an
-    // unhandled 'error' and crash the container. The query's own promise
-    // already rejects with the same error.
-    client.on('error', (error) => {
-      state.broken = true;
-      // An idle client's error is pg-pool's to report (pool.on('error') above).
-      if (state.inUse) logger.warn('database connection failed during a request', { error });
-    });
-    // A FATAL error (pg_terminate_backend, failover) reaches the query before
-    // the socket's end does; remember it so the client is destroyed on
-    // release instead of being handed to the next request.
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    client.query = ((...args: unknown[]) => {
-      const result = query(...args);
-      if (typeof (result as Promise<unknown> | undefined)?.catch === 'function') {
-        (result as Promise<unknown>).catch((error: unknown) => {
-          if (isConnectionLost(error)) state.broken = true;
-        });
-      }
-      return result;
-    }) as typeof client.query;
-  };
-
-  const checkOut = (client: pg.PoolClient, state: Tracked): PostgresPoolClient => {
-    if (!state.guarded) guard(client, state);
-    state.inUse = true;
+  const checkOut = (client: pg.PoolClient, state: Tracked, askedAt: number): PostgresPoolClient => {
+    if (budgetMs !== undefined) (client as unknown as GuardedClient).deadline = askedAt + budgetMs;
     state.poolRelease = client.release;
     client.release = state.release;
     return client;
@@ -142,7 +132,7 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
   };
 
   /** A client from the pool, validated if it sat idle long enough to have been dropped meanwhile. */
-  const connect = (): Promise<PostgresPoolClient> =>
+  const connect = (askedAt: number): Promise<PostgresPoolClient> =>
     // pg-pool's callback form: its promise form adds two promises and two
     // turns of the microtask queue to every checkout.
     new Promise((resolve, reject) => {
@@ -155,47 +145,66 @@ function validatingPool(pool: pg.Pool, validateAfterIdleMs: number, forgetPasswo
         // A throw here would escape into pg-pool's process.nextTick.
         try {
           const state = tracked(client);
+          if ((client as unknown as GuardedClient).lost) {
+            // Failed while idle and not yet removed by pg-pool: take another.
+            client.release(new Error('connection lost'));
+            resolve(connect(askedAt));
+            return;
+          }
           const idleSince = state.releasedAt;
           const fresh = idleSince === undefined || Date.now() - idleSince < validateAfterIdleMs;
-          resolve(fresh ? checkOut(client, state) : validate(client, state));
+          resolve(fresh ? checkOut(client, state, askedAt) : validate(client, state, askedAt));
         } catch (failure) {
           reject(failure);
         }
       });
     });
 
-  const validate = async (client: pg.PoolClient, state: Tracked): Promise<PostgresPoolClient> => {
+  const validate = async (client: pg.PoolClient, state: Tracked, askedAt: number): Promise<PostgresPoolClient> => {
     try {
-      await client.query('SELECT 1');
-      return checkOut(client, state);
+      // Bounded well below the statement timeout: a live server answers in
+      // milliseconds, and a connection that does not is replaced, not waited on.
+      // (pg reads query_timeout from the query config; its types lack it.)
+      await client.query({ text: 'SELECT 1', query_timeout: validateTimeoutMs } as pg.QueryConfig);
+      // The server may end the session right after answering (a FATAL in the
+      // same packet as the answer): then this client is already lost.
+      if ((client as unknown as GuardedClient).lost) throw new Error('Connection terminated after validation');
+      return checkOut(client, state, askedAt);
     } catch (error) {
       logger.info('pooled database connection was dead; reconnecting', { error });
       // Destroys this client; the next connect() opens a new one, which is
       // not validated (it has never been released), so this ends.
       client.release(error as Error);
-      return connect();
+      return connect(askedAt);
     }
   };
 
   return {
     connect: () => {
+      const askedAt = performance.now();
       const early = earlyConnection?.get(pool);
-      if (!early) return connect();
+      if (!early) return connect(askedAt);
       earlyConnection?.delete(pool);
       // The first request reports what the early connection ran into rather
       // than waiting a second connect timeout for the same unreachable
       // database; a success left the connection in the pool for connect().
-      return early.then(connect, (error: unknown) => {
-        forgetRotatedPassword(error);
-        throw error;
-      });
+      return early.then(
+        () => connect(askedAt),
+        (error: unknown) => {
+          forgetRotatedPassword(error);
+          throw error;
+        },
+      );
     },
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.
     options: pool.options,
-    Client: pg.Client,
+    Client: GuardedClient,
   };
 }
+
+/** How long the `SELECT 1` that checks an idle connection may take. */
+export const validateTimeoutMs = 1000;
 
 let shared: DatabaseHandle | undefined;
 let earlyConnection: WeakMap<pg.Pool, Promise<void>> | undefined;

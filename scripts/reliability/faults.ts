@@ -13,10 +13,11 @@
  * killed with SIGKILL under `npm start` (test/e2e/api.test.ts).
  */
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrations } from '../../lib/db/migrations.js';
-import { call, type HttpResult, Invariants, type Stack, sleep, startStack, table } from './harness.js';
+import { call, type HttpResult, Invariants, percentile, type Stack, sleep, startStack, table } from './harness.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const connectTimeoutMs = 3000;
@@ -26,7 +27,7 @@ const figures: Record<string, string | number>[] = [];
 
 interface Op {
   worker: number;
-  kind: 'create' | 'patch' | 'delete' | 'get';
+  kind: 'create' | 'patch' | 'delete' | 'get' | 'list';
   catId?: number;
   sent?: { name: string; price: number; breed?: string };
   result: HttpResult;
@@ -52,18 +53,26 @@ function honestFailure(r: HttpResult, withinMs = connectTimeoutMs + 1500): boole
  * together (so a half-applied patch would show), read it, sometimes delete
  * it. After an error they wait 200 ms and go on, as a client would.
  */
-async function writers(stack: Stack, count: number, durationMs: number, tag: string): Promise<Op[]> {
+async function writers(
+  stack: Stack,
+  count: number,
+  durationMs: number,
+  tag: string,
+  until?: AbortSignal,
+  onResult?: (result: HttpResult) => void,
+): Promise<Op[]> {
   const ops: Op[] = [];
   const end = performance.now() + durationMs;
   const record = (op: Omit<Op, 'startedAt'>, startedAt: number) => {
     ops.push({ ...op, startedAt });
+    onResult?.(op.result);
     return op.result;
   };
   await Promise.all(
     Array.from({ length: count }, async (_, worker) => {
       let n = 0;
       let catId: number | undefined;
-      while (performance.now() < end) {
+      while (performance.now() < end && !until?.aborted) {
         n += 1;
         const startedAt = performance.now();
         let result: HttpResult;
@@ -80,6 +89,11 @@ async function writers(stack: Stack, count: number, durationMs: number, tag: str
             startedAt,
           );
           if (result.status === 204) catId = undefined;
+        } else if (n % 7 === 0) {
+          result = record(
+            { worker, kind: 'list', result: await call(stack.baseUrl, 'GET', `/cats?breed=${tag}-breed&limit=20`) },
+            startedAt,
+          );
         } else if (n % 3 === 0) {
           result = record(
             { worker, kind: 'get', catId, result: await call(stack.baseUrl, 'GET', `/cats/${catId}`) },
@@ -127,8 +141,9 @@ async function checkWrites(stack: Stack, ops: Op[], tag: string, label: string):
         const id = (JSON.parse(op.result.text) as { id: number }).id;
         byCat.set(id, [{ ...op, catId: id }]);
       } else if (op.sent) failedCreates.set(op.sent.name, op);
-    } else if (op.catId !== undefined && op.kind !== 'get') byCat.get(op.catId)?.push(op);
-    if (op.kind !== 'get' && op.result.status >= 200 && op.result.status < 300) acknowledgedWrites += 1;
+    } else if (op.catId !== undefined && op.kind !== 'get' && op.kind !== 'list') byCat.get(op.catId)?.push(op);
+    if (op.kind !== 'get' && op.kind !== 'list' && op.result.status >= 200 && op.result.status < 300)
+      acknowledgedWrites += 1;
   }
 
   const problems: string[] = [];
@@ -181,24 +196,140 @@ const summary = (results: HttpResult[]) => {
     .join(' ');
 };
 
-async function databaseRestartMidLoad(stack: Stack): Promise<void> {
-  console.log('\n== Database restart mid-load (stopped 4 s, then started again; no API restart)');
-  const tag = 'restart';
+/** Answers no client may see longer than this, whatever the database does (README, "Errors"). */
+const worstCaseBoundMs = 10000;
+/** Every answer of the restart rounds, for the worst case over all of them. */
+const restartRounds: { label: string; passed: boolean }[] = [];
+const restartAnswers: { ms: number; status: number; kind: string; round: string; handlerMs?: number }[] = [];
+
+/** durationMs by requestId, from the API's request log lines (POWERTOOLS_LOG_LEVEL=INFO). */
+function handlerDurations(stack: Stack): Map<string, number> {
+  const durations = new Map<string, number>();
+  for (const line of stack.api.output().split('\n')) {
+    if (!line.includes('"durationMs"')) continue;
+    try {
+      const entry = JSON.parse(line.slice(line.indexOf('{'))) as { requestId?: string; durationMs?: number };
+      if (entry.requestId && typeof entry.durationMs === 'number') durations.set(entry.requestId, entry.durationMs);
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return durations;
+}
+
+/**
+ * The load of the restart rounds, before the first of them, with the database
+ * up: serverless-offline starts one container (worker thread) per concurrent
+ * request, and 30 of them starting at once on a 2-core machine is not what
+ * the rounds measure (README, "Errors", says how long that takes). The issue's
+ * own scenario had 8 s of load before the stop, too.
+ */
+async function warmUp(stack: Stack): Promise<void> {
+  console.log('\n== Warm-up: 30 concurrent requests to each function, database up, until every container has started');
+  const results: HttpResult[] = [];
+  // serverless-offline starts a container per concurrent request of a
+  // function, and an outage shifts the mix (failed creates are retried, so
+  // creates pile up): unless every function already has the 30 containers 30
+  // clients can need, the first outage starts new ones. Each function gets 30
+  // at once here, then the mixed load runs until no answer is slow.
+  const tag = `warm-${Date.now().toString(36)}`;
+  const ids: number[] = [];
+  const burst = async (request: (client: number) => Promise<HttpResult>) => {
+    const end = performance.now() + 3000;
+    await Promise.all(
+      Array.from({ length: 30 }, async (_, client) => {
+        while (performance.now() < end) results.push(await request(client));
+      }),
+    );
+  };
+  await burst(async (client) => {
+    const r = await call(stack.baseUrl, 'POST', '/cats', { name: `${tag}-${client}`, price: 1, breed: `${tag}-breed` });
+    if (r.status === 201 && ids[client] === undefined) ids[client] = (JSON.parse(r.text) as { id: number }).id;
+    return r;
+  });
+  await burst((client) => call(stack.baseUrl, 'GET', `/cats/${ids[client] ?? 1}`));
+  await burst(() => call(stack.baseUrl, 'GET', `/cats?breed=${tag}-breed&limit=20`));
+  await burst((client) => call(stack.baseUrl, 'PATCH', `/cats/${ids[client] ?? 1}`, { price: 2 }));
+  await burst((client) => call(stack.baseUrl, 'DELETE', `/cats/${ids[client] ?? 2147483000}`));
+  // Until a 4 s stretch of the mixed load has no answer slower than 1.5 s, at most 60 s.
+  for (let stretch = 0; stretch < 15; stretch += 1) {
+    const ops = await writers(stack, 30, 4000, `warm-${stretch}-${Date.now().toString(36)}`);
+    results.push(...ops.map((o) => o.result));
+    if (ops.every((o) => o.result.ms < 1500)) break;
+  }
+  console.log(`  containers (worker threads): ${stack.containers()}`);
+  // Containers starting are the emulator's, not the API's: a start that keeps
+  // a request past this script's 15 s timeout is printed, not failed on.
+  const timedOut = results.filter((r) => r.status === 0 && /aborted due to timeout/.test(r.text));
+  const broken = results.filter(
+    (r) => (r.status === 0 && !timedOut.includes(r)) || (r.status >= 500 && !honestFailure(r, 15000)),
+  );
+  if (timedOut.length > 0)
+    console.log(`  ${timedOut.length} requests got no answer within 15 s while containers started`);
+  const slowest = Math.max(0, ...results.map((r) => r.ms));
+  console.log(`  ${results.length} requests: ${summary(results)}; slowest answer ${slowest.toFixed(0)} ms`);
+  invariants.check(
+    'warm-up: no 500 and no socket error while the containers start',
+    broken.length === 0,
+    `${broken.length} were`,
+  );
+  figures.push({
+    fault: 'none: 30 containers starting (warm-up)',
+    requests: results.length,
+    'answered 503': results.filter((r) => r.status >= 500).length,
+    '500/hang': broken.length,
+    'slowest 503 ms': Math.max(0, ...results.filter((r) => r.status >= 500).map((r) => r.ms)).toFixed(0),
+    'slowest ms': slowest.toFixed(0),
+    'recovery s': '-',
+    'outage s': '-',
+  });
+}
+
+/**
+ * Issue 10: 30 clients loop over creates, patches, reads, deletes of their own
+ * cats and list pages; a few seconds in, the database is stopped with
+ * `pg_ctl stop -m fast` (every session gets FATAL 57P01) or `-m immediate`
+ * for 4 s, then started again, with the API (one `npm start`) left running.
+ */
+async function databaseRestartUnderLoad(stack: Stack, mode: 'fast' | 'immediate', round: number): Promise<void> {
+  const label = `restart ${mode} #${round}`;
+  console.log(`\n== ${label}: 30 clients, pg_ctl stop -m ${mode} for 4 s, then start (no API restart)`);
+  const tag = `restart-${mode}-${round}-${Date.now().toString(36)}`;
   let downAt = 0;
   let upAt = 0;
+  let successAfterUp = false;
+  let stopFailed: unknown;
+  const stop = new AbortController();
+  const containersBefore = stack.containers();
+  const outputBefore = stack.api.output().length;
+  const failedBefore = invariants.failed;
   const fault = (async () => {
-    await sleep(4000);
+    await sleep(3000);
     downAt = performance.now();
-    await stack.stopDatabase();
+    await stack.stopDatabase(mode);
     await sleep(4000);
     await stack.startDatabase();
     upAt = performance.now();
-  })();
-  const ops = await writers(stack, 16, 16000, tag);
+    successAfterUp = false;
+    // Long enough after the return to see recovery, and that it lasts: 5 s,
+    // or up to 11 s while no request has succeeded yet.
+    await sleep(5000);
+    while (!successAfterUp && performance.now() - upAt < 11000) await sleep(100);
+  })()
+    .catch((error: unknown) => {
+      stopFailed = error;
+    })
+    .finally(() => stop.abort());
+  const ops = await writers(stack, 30, 60000, tag, stop.signal, (result) => {
+    if (upAt > 0 && result.status > 0 && result.status < 500) successAfterUp = true;
+  });
   await fault;
+  if (stopFailed) throw stopFailed;
+  const containersAfter = stack.containers();
   const results = ops.map((o) => o.result);
   const failures = results.filter((r) => r.status >= 500 || r.status === 0);
-  const dishonest = failures.filter((r) => !honestFailure(r));
+  const dishonest = failures.filter((r) => !honestFailure(r, worstCaseBoundMs));
+  const slow = results.filter((r) => r.ms >= worstCaseBoundMs);
   const firstOkAfterUp = ops.find((o) => o.startedAt >= upAt && o.result.status < 500 && o.result.status > 0);
   const lastFailure = Math.max(
     0,
@@ -206,31 +337,91 @@ async function databaseRestartMidLoad(stack: Stack): Promise<void> {
   );
   const recovery = firstOkAfterUp ? (firstOkAfterUp.startedAt + firstOkAfterUp.result.ms - upAt) / 1000 : Number.NaN;
   const allOkAfter = Math.max(0, (lastFailure - upAt) / 1000);
-  const maxFailMs = Math.max(0, ...failures.map((r) => r.ms));
-  console.log(`  ${results.length} requests: ${summary(results)}; slowest failure ${maxFailMs.toFixed(0)} ms`);
-  for (const r of dishonest.slice(0, 5))
+  const slowest = ops.reduce((a, b) => (b.result.ms > a.result.ms ? b : a), ops[0] as Op);
+  const handlerMs = handlerDurations(stack);
+  const inHandler = (o: Op) => handlerMs.get(o.result.headers.get('x-request-id') ?? '');
+  // The API's own time for a request (middy's request log: from the handler's
+  // start to its answer) against what the client saw; the difference is the
+  // emulator's (serverless-offline queueing the request, starting a container).
+  const slowestHandler = Math.max(0, ...ops.map((o) => inHandler(o) ?? 0));
+  const answeredByApi = ops.filter((o) => o.result.headers.get('x-request-id') !== null);
+  for (const o of ops) {
+    restartAnswers.push({
+      ms: o.result.ms,
+      status: o.result.status,
+      kind: o.kind,
+      round: label,
+      handlerMs: inHandler(o),
+    });
+  }
+  const alive = stack.api.child.exitCode === null && stack.api.child.signalCode === null;
+  console.log(
+    `  ${results.length} requests: ${summary(results)}; slowest answer ${slowest.result.ms.toFixed(0)} ms ` +
+      `(${slowest.kind} ${slowest.result.status}, started ${((slowest.startedAt - downAt) / 1000).toFixed(1)} s after the stop)`,
+  );
+  for (const o of [...ops].sort((a, b) => b.result.ms - a.result.ms).slice(0, 3)) {
+    const at = (o.startedAt - downAt) / 1000;
+    console.log(
+      `    slow: ${o.kind} ${o.result.status} in ${o.result.ms.toFixed(0)} ms (handler ${inHandler(o) ?? '?'} ms), started ${at.toFixed(1)} s after the stop ` +
+        `(database back ${((upAt - downAt) / 1000).toFixed(1)} s after it)${o.result.status >= 500 ? `: ${o.result.text.slice(0, 160)}` : ''}`,
+    );
+  }
+  for (const r of [...dishonest, ...slow].slice(0, 5))
     console.log(`    ${r.status} in ${r.ms.toFixed(0)} ms: ${r.text.slice(0, 200)}`);
-  invariants.check('restart: the outage was seen (some requests got 503)', failures.length > 0, `${failures.length}`);
+  console.log(
+    `  containers (worker threads): ${containersBefore} before the round, ${containersAfter} after; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  if (!alive) console.log(stack.api.output().split('\n').slice(-30).join('\n'));
+  invariants.check(`${label}: the API process survived`, alive);
+  // A Lambda container is a worker thread here: an uncaught exception in one
+  // ends it (and its request) without ending the process.
+  const crashes = stack.api
+    .output()
+    .slice(outputBefore)
+    .split('\n')
+    .filter((line) => /uncaught|unhandled|ERR_WORKER|worker.*(exit|terminat)/i.test(line));
+  for (const line of crashes.slice(0, 5)) console.log(`    ${line.slice(0, 300)}`);
+  invariants.check(`${label}: no container (worker thread) crashed`, crashes.length === 0, `${crashes.length} lines`);
+  invariants.check(`${label}: the outage was seen (some requests got 503)`, failures.length > 0, `${failures.length}`);
   invariants.check(
-    'restart: every failure was a 503 problem with Retry-After within the connect timeout (no 500, no hang)',
+    `${label}: every failure was a 503 problem with Retry-After (no 500, no socket error)`,
     dishonest.length === 0,
     `${dishonest.length} were not`,
   );
   invariants.check(
-    'restart: recovered by itself within 10 s of the database being back',
+    `${label}: every request answered within ${worstCaseBoundMs / 1000} s`,
+    slow.length === 0,
+    `slowest ${slowest.result.ms.toFixed(0)} ms`,
+  );
+  invariants.check(
+    `${label}: the API itself answered every request within its database budget (8 s) plus 1 s`,
+    // An answer's log line can be lost when serverless-offline ends the
+    // worker thread that wrote it (seen: 1 in 1,535); none found means no proof.
+    answeredByApi.length > 0 &&
+      answeredByApi.filter((o) => inHandler(o) === undefined).length <= answeredByApi.length / 100 &&
+      slowestHandler < 9000,
+    `slowest handler ${slowestHandler} ms; ${answeredByApi.filter((o) => inHandler(o) === undefined).length} of ${answeredByApi.length} answers without a log line`,
+  );
+  invariants.check(
+    `${label}: recovered by itself within 10 s of the database being back`,
     recovery < 10 && allOkAfter < 10,
     `first success ${recovery.toFixed(2)} s after, last failure ${allOkAfter.toFixed(2)} s after`,
   );
   figures.push({
-    fault: 'database stopped 4 s mid-load',
+    fault: `pg_ctl stop -m ${mode} 4 s, 30 clients (#${round})`,
     requests: results.length,
     'answered 503': failures.length,
     '500/hang': dishonest.length,
-    'slowest 503 ms': maxFailMs.toFixed(0),
+    'slowest 503 ms': Math.max(0, ...failures.map((r) => r.ms)).toFixed(0),
+    'slowest ms': slowest.result.ms.toFixed(0),
+    'slowest handler ms': slowestHandler,
     'recovery s': recovery.toFixed(2),
     'outage s': ((upAt - downAt) / 1000).toFixed(1),
   });
-  await checkWrites(stack, ops, tag, 'restart');
+  await checkWrites(stack, ops, tag, label);
+  restartRounds.push({ label, passed: invariants.failed === failedBefore });
 }
 
 async function frozenPostmaster(stack: Stack): Promise<void> {
@@ -512,13 +703,60 @@ async function main(): Promise<number> {
   // FAULTS_ONLY=restart,frozen,... runs a subset (while working on one).
   const only = process.env.FAULTS_ONLY?.split(',');
   const wanted = (name: string) => !only || only.includes(name);
-  const stack = await startStack();
+  // INFO: the API's request log lines carry each request's own duration.
+  // OFFLINE_IDLE_LAMBDA_SECONDS: serverless-offline ends containers idle for
+  // 60 s by default, and with the 150 the warm-up starts, it ended 77 of them
+  // at once mid-round, whose replacements' start-up then took over 15 s on a
+  // busy machine (and reset connections): the emulator's churn, not the API's.
+  // max_connections: one connection per container, 5 functions x 30 containers.
+  const stack = await startStack({
+    postgresFlags: ['-c', 'max_connections=250'],
+    env: { POWERTOOLS_LOG_LEVEL: 'INFO', LOG_FORMAT: 'json', OFFLINE_IDLE_LAMBDA_SECONDS: '3600' },
+  });
   try {
-    if (wanted('restart')) await databaseRestartMidLoad(stack);
+    if (wanted('restart')) {
+      // A one-in-three failure per round passes 12 rounds with probability
+      // (2/3)^12 < 1 %: the race of issue 10 cannot hide in CI.
+      const rounds = Number(process.env.FAULTS_RESTART_ROUNDS ?? 12);
+      await warmUp(stack);
+      for (let round = 1; round <= rounds; round += 1) {
+        await databaseRestartUnderLoad(stack, round % 2 === 1 ? 'fast' : 'immediate', round);
+      }
+      if (restartAnswers.length > 0) {
+        const worst = restartAnswers.reduce((a, b) => (b.ms > a.ms ? b : a));
+        const okMax = Math.max(0, ...restartAnswers.filter((a) => a.status < 500 && a.status > 0).map((a) => a.ms));
+        const failMax = Math.max(
+          0,
+          ...restartAnswers.filter((a) => a.status >= 500 || a.status === 0).map((a) => a.ms),
+        );
+        const passed = restartRounds.filter((r) => r.passed).length;
+        console.log(`\nrestart rounds passed: ${passed}/${restartRounds.length}`);
+        console.log(
+          `restart rounds: worst-case answer ${worst.ms.toFixed(0)} ms (${worst.kind} ${worst.status}, ${worst.round}); ` +
+            `slowest success ${okMax.toFixed(0)} ms, slowest failure ${failMax.toFixed(0)} ms, ` +
+            `p99 ${percentile(
+              restartAnswers.map((a) => a.ms),
+              99,
+            ).toFixed(0)} ms over ${restartAnswers.length} answers; ` +
+            `slowest in the handler ${Math.max(0, ...restartAnswers.map((a) => a.handlerMs ?? 0))} ms ` +
+            `(the worst answer's: ${worst.handlerMs ?? '?'} ms)`,
+        );
+      }
+    }
     if (wanted('frozen')) await frozenPostmaster(stack);
     if (wanted('terminate')) await terminatedConnections(stack);
     if (wanted('patches')) await concurrentPatches(stack);
     if (wanted('migrations')) await concurrentMigrations(stack);
+    const crashes = stack.api
+      .output()
+      .split('\n')
+      .filter((line) => /uncaught|unhandled|ERR_WORKER/i.test(line));
+    for (const line of crashes.slice(0, 5)) console.log(`    ${line.slice(0, 300)}`);
+    invariants.check(
+      'whole run: no container (worker thread) crashed',
+      crashes.length === 0,
+      `${crashes.length} lines`,
+    );
   } finally {
     await stack.close();
   }

@@ -22,7 +22,8 @@ export interface Stack {
   apiConnections(): Promise<number>;
   /** Worker threads (Lambda containers) serverless-offline runs right now. */
   containers(): number;
-  stopDatabase(): Promise<void>;
+  /** Stops the database: Ctrl-C's fast shutdown, or `pg_ctl stop -m <mode>`. */
+  stopDatabase(mode?: 'fast' | 'immediate'): Promise<void>;
   startDatabase(): Promise<void>;
   /** The postmaster's pid, for signals. */
   postmasterPid(): number;
@@ -63,14 +64,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw error;
   }
 
+  // Retried for up to 30 s: right after a restart on a busy machine the
+  // server may take a while to accept connections, and the checks must wait
+  // for it rather than end the run.
   const admin = async () => {
-    const client = new pg.Client({
-      connectionString: databaseUrl,
-      application_name: 'reliability-check',
-      connectionTimeoutMillis: 3000,
-    });
-    await client.connect();
-    return client;
+    const until = performance.now() + 30000;
+    for (;;) {
+      const client = new pg.Client({
+        connectionString: databaseUrl,
+        application_name: 'reliability-check',
+        connectionTimeoutMillis: 3000,
+      });
+      // This script's own clients must not end it with an unheard 'error' either.
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return client;
+      } catch (error) {
+        if (performance.now() > until) throw error;
+        await sleep(500);
+      }
+    }
   };
   let monitor: pg.Client | undefined;
   const apiConnections = async () => {
@@ -99,10 +113,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     admin,
     apiConnections,
     containers,
-    async stopDatabase() {
+    async stopDatabase(mode) {
       await monitor?.end().catch(() => {});
       monitor = undefined;
-      await database?.stop();
+      await (mode ? database?.pgCtlStop(mode) : database?.stop());
       database = undefined;
     },
     async startDatabase() {
@@ -162,7 +176,11 @@ export async function call(
     return {
       status: 0,
       headers: new Headers(),
-      text: error instanceof Error ? error.message : String(error),
+      // fetch's own message ("fetch failed") says nothing; its cause does.
+      text:
+        error instanceof Error
+          ? `${error.message}${error.cause instanceof Error ? ` (${(error.cause as NodeJS.ErrnoException).code ?? ''} ${error.cause.message})` : ''}`
+          : String(error),
       ms: performance.now() - started,
     };
   }
