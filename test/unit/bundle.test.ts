@@ -130,11 +130,6 @@ describe('function bundles', () => {
     expect(zodFiles.filter((input) => input.includes('/locales/') && !input.endsWith('/en.js'))).toEqual([]);
   });
 
-  it("leaves out pg's Cloudflare probe, which loads Node's fetch at import on Node 20", () => {
-    expect(bundle('get-cat').code).not.toContain('Cloudflare-Workers');
-    expect(bundle('get-cat').inputs.filter((input) => input.includes('pg-cloudflare'))).toEqual([]);
-  });
-
   it("leaves out pg's native client, whose C addon is not installed", () => {
     expect(bundle('get-cat').code).toContain("pg's native client is left out of the bundles");
     expect(bundle('get-cat').code).not.toContain('pg-native');
