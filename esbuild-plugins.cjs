@@ -130,6 +130,27 @@ function throwingClasses(names, message) {
     .join('\n');
 }
 
+/**
+ * The stub that replaces the file at `path` inside kysely/dist, or undefined
+ * when it is not left out. `queriesOnly`: for an HTTP function (not migrate).
+ * The tests run from the sources get the same stubs for every function
+ * (test/support/kysely-resolver.cjs), so a left-out builder fails there too.
+ */
+function kyselyStub(path, queriesOnly) {
+  const relative = path.replace(/\\/g, '/').replace(/^.*\/kysely\/dist\/(esm\/)?/, '');
+  const unused = kyselyUnused[relative];
+  if (unused) {
+    const why = `no function uses ${unused.use}; take it off the list there to use it`;
+    return throwingClasses(unused.names, `is left out of every function bundle (esbuild-plugins.cjs): ${why}`);
+  }
+  const migrateOnly = queriesOnly ? kyselyMigrateOnly[relative] : undefined;
+  if (migrateOnly) {
+    const why = `only the migrate function has ${migrateOnly.use}`;
+    return throwingClasses(migrateOnly.names, `is left out of the HTTP function bundles (esbuild-plugins.cjs); ${why}`);
+  }
+  return undefined;
+}
+
 const kyselyLeftOut = {
   name: 'kysely-left-out',
   setup(build) {
@@ -139,27 +160,8 @@ const kyselyLeftOut = {
     // An unnamed entry (stdin) could be the migrate function: it keeps the schema module.
     const queriesOnly = entries.length > 0 && !entries.some((entry) => /migrate\.[jt]s$/.test(entry));
     build.onLoad({ filter: /[\\/]node_modules[\\/]kysely[\\/]dist[\\/].*\.js$/ }, (args) => {
-      const relative = args.path.replace(/\\/g, '/').replace(/^.*\/kysely\/dist\/(esm\/)?/, '');
-      const unused = kyselyUnused[relative];
-      if (unused) {
-        const why = `no function uses ${unused.use}; take it off the list there to use it`;
-        return {
-          loader: 'js',
-          contents: throwingClasses(unused.names, `is left out of every function bundle (esbuild-plugins.cjs): ${why}`),
-        };
-      }
-      const migrateOnly = queriesOnly ? kyselyMigrateOnly[relative] : undefined;
-      if (migrateOnly) {
-        const why = `only the migrate function has ${migrateOnly.use}`;
-        return {
-          loader: 'js',
-          contents: throwingClasses(
-            migrateOnly.names,
-            `is left out of the HTTP function bundles (esbuild-plugins.cjs); ${why}`,
-          ),
-        };
-      }
-      return undefined;
+      const contents = kyselyStub(args.path, queriesOnly);
+      return contents === undefined ? undefined : { loader: 'js', contents };
     });
   },
 };
@@ -249,3 +251,5 @@ const lazyBuiltins = {
 };
 
 module.exports = [pgNativeLeftOut, kyselyLeftOut, lazyBuiltins];
+// For test/support/kysely-resolver.cjs (serverless-esbuild and esbuild see an array of plugins).
+module.exports.kyselyStub = kyselyStub;
