@@ -14,11 +14,10 @@ const values = JSON.parse(valuesJson);
 const { handler } = await import(bundle);
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
 let n = 0;
-const context = () => ({
-  awsRequestId: `warm-${(n += 1)}`,
-  functionName: 'bench',
-  getRemainingTimeInMillis: () => 10000,
-});
+const context = () => {
+  n += 1;
+  return { awsRequestId: `warm-${n}`, functionName: 'bench', getRemainingTimeInMillis: () => 10000 };
+};
 const invoke = async () => {
   const result = await handler(structuredClone(event), context());
   if (result.statusCode >= 400) throw new Error(`handler answered ${JSON.stringify(result)}`);
