@@ -34,7 +34,7 @@ async function countInstructions(argv: string[], env: NodeJS.ProcessEnv): Promis
       '--random-seed=1',
       ...argv,
     ],
-    { env, maxBuffer: 10 * 1024 * 1024 },
+    { env: { ...env, DB_CONNECT_TIMEOUT_MS: '60000' }, maxBuffer: 10 * 1024 * 1024 },
   );
   const count = /Collected : (\d+)/.exec(stderr)?.[1];
   if (!count) throw new Error(`valgrind printed no instruction count: ${stderr.slice(-1500)}`);
