@@ -5,24 +5,21 @@
  *
  * A function's `database:` says whether and how it uses the database:
  *   database: { share: 1 }          an API function: it gets the deployed
- *                                   database settings (custom.database.environment),
- *                                   a metric filter counting its 503s
- *                                   (DatabaseUnavailable, alarmed on), and a
- *                                   reserved concurrency that is its share of
+ *                                   database settings (custom.database.environment)
+ *                                   and a reserved concurrency that is its share of
  *                                   custom.database.connections;
  *   database: { migrations: true }  the migrate function: the settings of the
  *                                   instance itself (never the proxy), one at a time.
  * Without `database:` a function gets neither (it must set its own
  * reservedConcurrency). Every function gets an alarm on its throttles, and
  * every log group gets provider.logRetentionInDays from the framework itself.
+ * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
+ * and the other alarms come from serverless-observability.cjs.)
  *
  * Only `sls package` and `sls deploy` run these hooks; serverless-offline and
  * `sls invoke local` never see the CloudFormation expressions.
  */
 'use strict';
-
-/** The log lines a DatabaseUnavailable metric filter counts: a request answered 503 (one line per request). */
-const databaseErrorsPattern = '{ ($.message = "request") && ($.status = 503) }';
 
 class PerFunction {
   constructor(serverless) {
@@ -102,7 +99,6 @@ class PerFunction {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     const { environment, migrationsEnvironment } = this.settings;
-    const namespace = `${this.serverless.service.service}/${this.serverless.service.provider.stage}`;
     for (const { name, entry } of this.functions) {
       const functionId = naming.getLambdaLogicalId(name);
       const prefix = functionId.replace(/LambdaFunction$/, '');
@@ -111,20 +107,6 @@ class PerFunction {
         const added = entry.database.migrations ? migrationsEnvironment : environment;
         resource.Properties.Environment = {
           Variables: { ...resource.Properties.Environment?.Variables, ...added },
-        };
-      }
-      if (entry.database?.share !== undefined) {
-        // A 503 is what a request gets when the database cannot be reached,
-        // is out of connections or rejects our credentials (lib/http/errors.ts).
-        template.Resources[`${prefix}DatabaseErrorsFilter`] = {
-          Type: 'AWS::Logs::MetricFilter',
-          Properties: {
-            LogGroupName: { Ref: naming.getLogGroupLogicalId(name) },
-            FilterPattern: databaseErrorsPattern,
-            MetricTransformations: [
-              { MetricNamespace: namespace, MetricName: 'DatabaseUnavailable', MetricValue: '1', DefaultValue: 0 },
-            ],
-          },
         };
       }
       // One alarm per function: an alarm on a metric math expression may use
@@ -154,4 +136,3 @@ class PerFunction {
 }
 
 module.exports = PerFunction;
-module.exports.databaseErrorsPattern = databaseErrorsPattern;

@@ -2,7 +2,9 @@
  * `npm start`'s readable view of the functions' JSON logs: one line per
  * request (`GET /cats/1 -> 200 in 4 ms`), warnings and errors in a sentence
  * with their stack, and serverless-offline's own per-invocation chatter
- * dropped. LOG_FORMAT=json shows everything as it is.
+ * dropped. The metrics lines (CloudWatch Embedded Metric Format, lib/metrics.ts)
+ * are hidden unless LOG_METRICS=1 asks for them, then shown in one line each.
+ * LOG_FORMAT=json shows everything as it is.
  */
 
 interface LogLine {
@@ -23,8 +25,39 @@ const offlineChatter = [
   /^\s*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) \S+ \(λ: \w+\)\s*$/,
 ];
 
+interface MetricsLine {
+  _aws: {
+    Timestamp?: number;
+    CloudWatchMetrics?: Array<{ Dimensions?: string[][]; Metrics?: Array<{ Name: string; Unit?: string }> }>;
+  };
+  [key: string]: unknown;
+}
+
+const isMetrics = (entry: object): entry is MetricsLine =>
+  typeof (entry as MetricsLine)._aws === 'object' && (entry as MetricsLine)._aws !== null;
+
+/** `13:20:35 metrics GET /cats/{id}: Requests 1, Latency 4 ms, ...`: the dimensions' values, then each metric. */
+function formatMetrics(entry: MetricsLine): string {
+  const time = entry._aws.Timestamp === undefined ? '' : new Date(entry._aws.Timestamp).toISOString().slice(11, 19);
+  const [definition] = entry._aws.CloudWatchMetrics ?? [];
+  const where = (definition?.Dimensions?.[0] ?? [])
+    .filter((name) => name !== 'service')
+    .map((name) => String(entry[name]))
+    .join(' ');
+  const values = (definition?.Metrics ?? []).map(({ Name, Unit }) => {
+    const unit = Unit === 'Milliseconds' ? ' ms' : '';
+    return `${Name} ${JSON.stringify(entry[Name])}${unit}`;
+  });
+  return `${time} metrics${where ? ` ${where}` : ''}: ${values.join(', ')}`;
+}
+
+export interface LogViewOptions {
+  /** Show the metrics lines (one readable line each) instead of dropping them. */
+  metrics?: boolean;
+}
+
 /** The text to print for one line of output, or null to drop it. */
-export function formatLogLine(line: string): string | null {
+export function formatLogLine(line: string, options: LogViewOptions = {}): string | null {
   if (offlineChatter.some((pattern) => pattern.test(line))) return null;
   if (!line.startsWith('{')) return line;
   let entry: LogLine;
@@ -33,6 +66,7 @@ export function formatLogLine(line: string): string | null {
   } catch {
     return line;
   }
+  if (isMetrics(entry)) return options.metrics ? formatMetrics(entry) : null;
   const time = entry.timestamp?.slice(11, 19) ?? '';
   if (entry.message === 'request' && entry.path !== undefined) {
     const method = entry.route?.split(' ')[0] ?? '';

@@ -137,12 +137,14 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   // through and add our own line, with the URL and a first command to try.
   let ready = false;
   const raw = process.env.LOG_FORMAT === 'json';
+  // The metrics (EMF) lines, one more per request: hidden unless asked for.
+  const showMetrics = process.env.LOG_METRICS === '1' || process.env.LOG_METRICS === 'true';
   const relay = (stream: NodeJS.ReadableStream | null, target: NodeJS.WriteStream) => {
     if (!stream) return;
     createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
       // After start-up, serverless-offline's blank separator lines only dilute the one-line-per-request view.
       if (ready && !raw && line.trim() === '') return;
-      const text = raw ? line : formatLogLine(line);
+      const text = raw ? line : formatLogLine(line, { metrics: showMetrics });
       if (text !== null) target.write(`${text}\n`);
       if (!ready && line.includes('Server ready')) {
         ready = true;

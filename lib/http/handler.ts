@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger } from '../logger.js';
+import { requestMetrics } from '../metrics.js';
 import { toProblem } from './errors.js';
 import type { ProblemBody } from './problem.js';
 
@@ -137,7 +138,8 @@ export interface RouteOptions {
 
 export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler {
   // middy runs `after` and `onError` hooks in reverse order: the problem
-  // response is built first, then logged, then given the security headers.
+  // response is built first, then counted, then logged, then given the
+  // security headers.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(
       securityHeaders({
@@ -152,6 +154,7 @@ export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler
       }),
     )
     .use(requestLog())
+    .use(requestMetrics())
     .use(problemResponses())
     .handler(async (event, context) => toResult(await route(event, context)));
 }

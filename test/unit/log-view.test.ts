@@ -32,4 +32,28 @@ describe("npm start's log view", () => {
     expect(formatLogLine('Server ready: http://localhost:3000 🚀')).toBe('Server ready: http://localhost:3000 🚀');
     expect(formatLogLine('{not json')).toBe('{not json');
   });
+
+  it('hides the metrics (EMF) lines unless asked, then shows each as one line of route and values', () => {
+    const line = JSON.stringify({
+      _aws: {
+        Timestamp: Date.parse('2026-11-23T20:07:58.271Z'),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'cats-api/dev',
+            Dimensions: [['service', 'route']],
+            Metrics: [
+              { Name: 'Requests', Unit: 'Count' },
+              { Name: 'Latency', Unit: 'Milliseconds' },
+            ],
+          },
+        ],
+      },
+      service: 'cats-api',
+      route: 'GET /cats/{id}',
+      Requests: 1,
+      Latency: 4,
+    });
+    expect(formatLogLine(line)).toBeNull();
+    expect(formatLogLine(line, { metrics: true })).toBe('20:07:58 metrics GET /cats/{id}: Requests 1, Latency 4 ms');
+  });
 });
