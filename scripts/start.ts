@@ -127,11 +127,7 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(
     process.execPath,
     [sls, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
-    {
-      // DEBUG: the functions log a successful request's line at DEBUG (lib/http/handler.ts).
-      env: { POWERTOOLS_LOG_LEVEL: 'DEBUG', ...env, CATS_ESBUILD_WORK_FOLDER: workFolder },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { env: { ...env, CATS_ESBUILD_WORK_FOLDER: workFolder }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // serverless-offline announces readiness on stderr; pass both streams
   // through and add our own line, with the URL and a first command to try.

@@ -44,12 +44,6 @@ type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStr
 /**
  * One log line per request (request id, route, status, duration) and the
  * request id in an `x-request-id` response header, so a client can quote it.
- * A request answered below 400 is logged at DEBUG, a 4xx or 5xx at INFO (the
- * DatabaseUnavailable metric counts the 503 lines): API Gateway's access log
- * (`provider.logs.httpApi`) and Lambda's REPORT line already record every
- * request, and formatting and writing a line per success cost a warm get
- * ~35 µs, 1.37x raw pg where the target is 1.3x (BENCHMARKS.md). `npm start`
- * logs at DEBUG, so it still shows every request.
  */
 const requestLog = (): Middleware => {
   // On the request itself: a WeakMap entry per request cost ~10x more.
@@ -61,12 +55,11 @@ const requestLog = (): Middleware => {
     // Object.assign, not spread: on Node 20 each property added to an object
     // made by spread costs ~1 µs, and the security headers add seven more.
     if (response) response.headers = Object.assign({}, response.headers, { 'x-request-id': requestId });
-    const status = response?.statusCode;
-    (status !== undefined && status < 400 ? logger.debug : logger.info)('request', {
+    logger.info('request', {
       requestId,
       route: event.routeKey,
       path: event.rawPath,
-      status,
+      status: response?.statusCode,
       durationMs: Date.now() - ((request as Timed)[startedAt] ?? Date.now()),
     });
   };
