@@ -16,16 +16,30 @@
  * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
  * and the other alarms come from serverless-observability.cjs.)
  *
- * Only `sls package` and `sls deploy` run these hooks; serverless-offline and
- * `sls invoke local` never see the CloudFormation expressions.
+ * Every route gets the JWT authorizer custom.auth names, by its method: any
+ * method but GET and HEAD needs the write scope, GET and HEAD the read scope
+ * when custom.auth.reads is "true" and nothing otherwise. A function with
+ * `auth: public` (the docs) and a catch-all route stay open. This runs for
+ * every command (serverless-offline included, which then enforces the same
+ * rules against the local issuer); the rest only on `sls package` and `sls
+ * deploy`, so serverless-offline and `sls invoke local` never see the
+ * CloudFormation expressions.
  */
 'use strict';
 
+/** Methods that only read: they need the read scope when reads are closed, nothing otherwise. */
+const readMethods = new Set(['GET', 'HEAD']);
+
 class PerFunction {
-  constructor(serverless) {
+  constructor(serverless, options = {}, { log } = {}) {
     this.serverless = serverless;
+    this.options = options;
+    this.log = log;
     serverless.configSchemaHandler.defineFunctionProperties('aws', {
       properties: {
+        // `auth: public`: no authorizer on the function's routes, whatever
+        // the method (content that is public by nature: the docs).
+        auth: { enum: ['public'] },
         database: {
           type: 'object',
           properties: {
@@ -39,6 +53,7 @@ class PerFunction {
       },
     });
     this.hooks = {
+      initialize: () => this.attachAuthorizer(),
       'before:package:compileFunctions': () => this.reserveConnections(),
       'after:package:compileEvents': () => this.addResources(),
     };
@@ -57,6 +72,76 @@ class PerFunction {
       );
     }
     return database;
+  }
+
+  /**
+   * Puts the authorizer on every route that is not public, with the scope
+   * its method needs, and tells the functions (API_AUTH) which rules apply,
+   * so the OpenAPI document describes them. Under serverless-offline the
+   * authorizer checks the local issuer and audience instead of the deployed
+   * ones, and only with --ignoreJWTSignature (without it serverless-offline
+   * skips JWT authorizers and every route would be open).
+   */
+  attachAuthorizer() {
+    const service = this.serverless.service;
+    const auth = service.custom?.auth;
+    const fail = (message) => {
+      throw new this.serverless.classes.Error(`serverless-per-function.cjs: ${message}`);
+    };
+    if (!auth?.authorizer || !auth.writeScope || !auth.readScope || !auth.local) {
+      fail('needs custom.auth.authorizer, .writeScope, .readScope and .local in serverless.yml');
+    }
+    for (const flag of ['reads', 'open']) {
+      if (!['true', 'false'].includes(String(auth[flag]))) {
+        fail(
+          `custom.auth.${flag} (param auth${flag[0].toUpperCase()}${flag.slice(1)}) must be "true" or "false", got "${auth[flag]}"`,
+        );
+      }
+    }
+    if (Boolean(auth.issuer) !== Boolean(auth.audience)) {
+      fail(
+        "authIssuer and authAudience go together: give both (an external issuer) or neither (the stack's own Cognito issuer)",
+      );
+    }
+    const authorizers = service.provider.httpApi?.authorizers ?? {};
+    if (!authorizers[auth.authorizer])
+      fail(`custom.auth.authorizer names ${auth.authorizer}, which provider.httpApi.authorizers lacks`);
+    const offline = this.serverless.processedInput?.commands?.[0] === 'offline';
+    const open = String(auth.open) === 'true' || (offline && this.options.noAuth === true);
+    const reads = String(auth.reads) === 'true';
+    service.provider.environment = {
+      ...service.provider.environment,
+      API_AUTH: open ? 'open' : reads ? 'reads-and-writes' : 'writes',
+    };
+    if (open) {
+      if (!offline) {
+        this.log?.warning?.(
+          'authOpen=true: no route of this stage checks a token. Anyone who finds its URL can add, change and delete cats.',
+        );
+      }
+      delete authorizers[auth.authorizer];
+      return;
+    }
+    if (offline) {
+      if (this.options.ignoreJWTSignature !== true) {
+        fail(
+          'serverless-offline checks JWT authorizers only with --ignoreJWTSignature and otherwise leaves every route open. ' +
+            'Run `npm start` (which passes it), or `npm start -- --open` for an API without tokens.',
+        );
+      }
+      Object.assign(authorizers[auth.authorizer], { issuerUrl: auth.local.issuer, audience: [auth.local.audience] });
+    }
+    for (const { entry } of this.functions) {
+      entry.events = (entry.events ?? []).map((event) => {
+        if (!event.httpApi) return event;
+        const route = typeof event.httpApi === 'string' ? parseRoute(event.httpApi) : { ...event.httpApi };
+        if (entry.auth === 'public' || route.path === '*' || route.authorizer) return { httpApi: route };
+        const method = String(route.method).toUpperCase();
+        if (readMethods.has(method) && !reads) return { httpApi: route };
+        const scopes = [readMethods.has(method) ? auth.readScope : auth.writeScope];
+        return { httpApi: { ...route, authorizer: { name: auth.authorizer, scopes } } };
+      });
+    }
   }
 
   /**
@@ -133,6 +218,13 @@ class PerFunction {
       };
     }
   }
+}
+
+/** `GET /cats/{id}` -> { method, path }; `*` (the catch-all) -> { path: '*' }. */
+function parseRoute(text) {
+  if (text.trim() === '*') return { path: '*' };
+  const [method, path] = text.trim().split(/\s+/);
+  return { method, path };
 }
 
 module.exports = PerFunction;

@@ -16,6 +16,8 @@ interface LogLine {
   path?: string;
   status?: number;
   durationMs?: number;
+  sub?: string;
+  clientId?: string;
   error?: { name?: string; message?: string; stack?: string };
 }
 
@@ -23,6 +25,13 @@ interface LogLine {
 const offlineChatter = [
   /^\s*\(λ: \w+\) RequestId: /,
   /^\s*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) \S+ \(λ: \w+\)\s*$/,
+  // Its JWT authorizer's lines for an accepted token; a refusal's reason stays.
+  /^Running JWT Authorization function for /,
+  /^JWT Token validated$/,
+  // ... and the stack it prints under "JWT could not be decoded" (no token, or not a JWT): that line says enough.
+  /^× \{ JWTInvalid: /,
+  /^\s+at Object\.authenticate \(.*createJWTAuthScheme\.js/,
+  /^\s+code: 'ERR_JWT_INVALID' \}$/,
 ];
 
 interface MetricsLine {
@@ -70,7 +79,10 @@ export function formatLogLine(line: string, options: LogViewOptions = {}): strin
   const time = entry.timestamp?.slice(11, 19) ?? '';
   if (entry.message === 'request' && entry.path !== undefined) {
     const method = entry.route?.split(' ')[0] ?? '';
-    return `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]`;
+    const caller = entry.sub
+      ? `  by ${entry.clientId && entry.clientId !== entry.sub ? `${entry.sub} (client ${entry.clientId})` : entry.sub}`
+      : '';
+    return `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]${caller}`;
   }
   const level = entry.level ?? 'INFO';
   const error = entry.error ? `\n${entry.error.stack ?? `${entry.error.name}: ${entry.error.message}`}` : '';

@@ -392,7 +392,7 @@ describe('CORS', () => {
     expect(activeResources(withOrigins.template).HttpApi?.Properties?.CorsConfiguration).toEqual({
       AllowOrigins: { 'Fn::Split': [',', 'https://app.example.com,https://admin.example.com'] },
       AllowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      AllowHeaders: ['content-type', 'idempotency-key', 'if-match', 'if-none-match'],
+      AllowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match'],
       ExposeHeaders: ['etag', 'location', 'link', 'retry-after', 'x-request-id', 'idempotent-replayed'],
       MaxAge: 600,
     });
