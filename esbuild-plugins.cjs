@@ -1,36 +1,20 @@
 /**
  * esbuild plugins for the Lambda bundles (serverless.yml custom.esbuild.plugins;
  * `npm run bench` builds with them too). CommonJS because serverless-esbuild
- * loads this file with require().
+ * loads this file with require(). Each stays only while it pays at least 2%
+ * of a cold start on Node 24 (`npm run bench:devices` measures each with and
+ * without it) and a test fails when it breaks; BENCHMARKS.md lists what was
+ * measured and removed (pg-node-streams, pg's lazy dns, middy's lazy streams).
  */
-
-/**
- * pg decides at import time whether it runs in a Cloudflare Worker; on Node
- * without a global `navigator` (Node 20) it does so by constructing a
- * `Response`, which makes Node load its whole fetch implementation (undici):
- * ~15-20 ms of every cold start for nothing. Lambda is always Node, so the
- * bundle gets pg's own Node stream functions and no probe (and no
- * pg-cloudflare).
- */
-const pgNodeStreams = {
-  name: 'pg-node-streams',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, () => ({
-      loader: 'js',
-      contents: `
-        module.exports = {
-          getStream: () => new (require('net').Socket)(),
-          getSecureStream: (options) => require('tls').connect(options),
-        };`,
-    }));
-  },
-};
 
 /**
  * pg's native client (pg-native, a C addon we do not install) is required
- * lazily by pg, but esbuild bundles whatever a `require` names: ~8 KB of every
- * bundle for code that cannot run. pg treats MODULE_NOT_FOUND as "no native
- * client", which is the truth here.
+ * lazily by pg, but esbuild bundles whatever a `require` names: ~8.7 KB of
+ * every bundle for code that cannot run, without which list-cats and
+ * update-cat are over the 250 KB budget (test/unit/bundle.test.ts). pg treats
+ * MODULE_NOT_FOUND as "no native client", which is the truth here, and what
+ * it finds from the sources too (pg-native is not installed), so `pg.native`
+ * is null in the tests as in the bundles.
  */
 const pgNativeLeftOut = {
   name: 'pg-native-left-out',
@@ -41,6 +25,7 @@ const pgNativeLeftOut = {
     }));
   },
 };
+
 /**
  * Kysely's `Kysely` class, query creator and expression builder reach many
  * builders from getters and methods, which esbuild cannot tree-shake. The
@@ -145,6 +130,27 @@ function throwingClasses(names, message) {
     .join('\n');
 }
 
+/**
+ * The stub that replaces the file at `path` inside kysely/dist, or undefined
+ * when it is not left out. `queriesOnly`: for an HTTP function (not migrate).
+ * The tests run from the sources get the same stubs for every function
+ * (test/support/kysely-resolver.cjs), so a left-out builder fails there too.
+ */
+function kyselyStub(path, queriesOnly) {
+  const relative = path.replace(/\\/g, '/').replace(/^.*\/kysely\/dist\/(esm\/)?/, '');
+  const unused = kyselyUnused[relative];
+  if (unused) {
+    const why = `no function uses ${unused.use}; take it off the list there to use it`;
+    return throwingClasses(unused.names, `is left out of every function bundle (esbuild-plugins.cjs): ${why}`);
+  }
+  const migrateOnly = queriesOnly ? kyselyMigrateOnly[relative] : undefined;
+  if (migrateOnly) {
+    const why = `only the migrate function has ${migrateOnly.use}`;
+    return throwingClasses(migrateOnly.names, `is left out of the HTTP function bundles (esbuild-plugins.cjs); ${why}`);
+  }
+  return undefined;
+}
+
 const kyselyLeftOut = {
   name: 'kysely-left-out',
   setup(build) {
@@ -154,66 +160,38 @@ const kyselyLeftOut = {
     // An unnamed entry (stdin) could be the migrate function: it keeps the schema module.
     const queriesOnly = entries.length > 0 && !entries.some((entry) => /migrate\.[jt]s$/.test(entry));
     build.onLoad({ filter: /[\\/]node_modules[\\/]kysely[\\/]dist[\\/].*\.js$/ }, (args) => {
-      const relative = args.path.replace(/\\/g, '/').replace(/^.*\/kysely\/dist\/(esm\/)?/, '');
-      const unused = kyselyUnused[relative];
-      if (unused) {
-        const why = `no function uses ${unused.use}; take it off the list there to use it`;
-        return {
-          loader: 'js',
-          contents: throwingClasses(unused.names, `is left out of every function bundle (esbuild-plugins.cjs): ${why}`),
-        };
-      }
-      const migrateOnly = queriesOnly ? kyselyMigrateOnly[relative] : undefined;
-      if (migrateOnly) {
-        const why = `only the migrate function has ${migrateOnly.use}`;
-        return {
-          loader: 'js',
-          contents: throwingClasses(
-            migrateOnly.names,
-            `is left out of the HTTP function bundles (esbuild-plugins.cjs); ${why}`,
-          ),
-        };
-      }
-      return undefined;
+      const contents = kyselyStub(args.path, queriesOnly);
+      return contents === undefined ? undefined : { loader: 'js', contents };
     });
   },
 };
 
 /**
  * Node built-ins that libraries load at import time but use only on paths a
- * request to this API rarely or never takes. Each costs 1-4 ms of every cold
- * start on Node 20 (measured with `process.moduleLoadList` and `--cpu-prof`):
- * middy's streaming-response support (`node:stream/web`,
- * `node:stream/promises`), Powertools' debug-log sampling (`node:crypto`),
- * pg's SCRAM/MD5 password hashing (`crypto`, with WebCrypto) and pg's libpq
- * connection string for the native client (`dns`). They are loaded on first
- * use instead, through `process.getBuiltinModule` (Node >= 20.16), so a
- * function that authenticates with a password still gets crypto, just not
- * before it needs it. Every rewrite checks that the text it replaces is
- * there, so a library upgrade that changes it fails the build instead of
- * silently loading the module again.
+ * request to this API rarely or never takes: Powertools' debug-log sampling
+ * (`node:crypto`) and pg's SCRAM/MD5 password hashing (`crypto`, with
+ * WebCrypto). Loading crypto is ~55 M instructions of a cold start on Node 24
+ * (19% of get-cat; `npm run bench:devices`), and either library alone loads
+ * it. They are loaded on first use instead, through
+ * `process.getBuiltinModule`, so a function that authenticates with a
+ * password still gets crypto, just not before it needs it. Every rewrite
+ * checks that the text it replaces is there, so a library upgrade that
+ * changes it fails the build instead of silently loading the module again;
+ * test/unit/lazy-builtins.test.ts checks that no bundle loads crypto at import.
+ *
+ * Measured on Node 24 and removed because each paid under 2% of a cold start:
+ * middy's `node:stream/web` and `node:stream/promises` (middy 7 no longer
+ * imports them) and pg's `dns` (1.2%, 3.4 M).
  */
 const lazyEsmImports = {
-  // module -> the names libraries import from it, and how each is used.
-  'node:stream/web': { ReadableStream: 'class' },
-  'node:stream/promises': { pipeline: 'function' },
-  'node:crypto': { randomInt: 'function' },
+  // module -> the functions libraries import from it.
+  'node:crypto': ['randomInt'],
 };
-const lazyEsmImporters = /[\\/]node_modules[\\/](@middy[\\/]core|@aws-lambda-powertools[\\/]logger)[\\/]/;
+const lazyEsmImporters = /[\\/]node_modules[\\/]@aws-lambda-powertools[\\/]logger[\\/]/;
 
 function lazyEsmModule(id) {
   const load = `process.getBuiltinModule(${JSON.stringify(id)})`;
-  return Object.entries(lazyEsmImports[id])
-    .map(([name, kind]) =>
-      kind === 'class'
-        ? // instanceof and new both reach the real class, loaded then.
-          `export const ${name} = class {
-            constructor(...args) { return new (${load}.${name})(...args); }
-            static [Symbol.hasInstance](value) { return value instanceof ${load}.${name}; }
-          };`
-        : `export const ${name} = (...args) => ${load}.${name}(...args);`,
-    )
-    .join('\n');
+  return lazyEsmImports[id].map((name) => `export const ${name} = (...args) => ${load}.${name}(...args);`).join('\n');
 }
 
 /** CommonJS files whose top-level `require` of a built-in is made lazy. */
@@ -224,25 +202,7 @@ const lazyRequires = [
     file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/,
     rewrite: (source) => deferModule(source),
   },
-  {
-    // dns.lookup is only called to build a libpq string for pg-native.
-    file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]connection-parameters\.js$/,
-    rewrite: (source) =>
-      replaceOnce(
-        source,
-        "const dns = require('dns')",
-        "const dns = { lookup: (...args) => process.getBuiltinModule('dns').lookup(...args) }",
-      ),
-  },
 ];
-
-function replaceOnce(source, from, to) {
-  const at = source.indexOf(from);
-  if (at < 0 || source.indexOf(from, at + 1) >= 0) {
-    throw new Error(`lazy-builtins: expected exactly one "${from}"; the library changed, update esbuild-plugins.cjs`);
-  }
-  return source.slice(0, at) + to + source.slice(at + from.length);
-}
 
 /**
  * Runs a CommonJS module whose exports are all functions only when one of
@@ -290,4 +250,6 @@ const lazyBuiltins = {
   },
 };
 
-module.exports = [pgNodeStreams, pgNativeLeftOut, kyselyLeftOut, lazyBuiltins];
+module.exports = [pgNativeLeftOut, kyselyLeftOut, lazyBuiltins];
+// For test/support/kysely-resolver.cjs (serverless-esbuild and esbuild see an array of plugins).
+module.exports.kyselyStub = kyselyStub;

@@ -5,11 +5,15 @@
  * Everything runs on loopback against a throwaway embedded PostgreSQL on a
  * free port; rows are bulk-loaded with generate_series, never through the API.
  *
- *   npm run bench                  full run (a few minutes)
+ *   npm run bench                  full run (a few minutes); exit 1 when a target is missed
  *   npm run bench -- --quick       fewer repeats, for CI
- *   npm run bench -- --check       exit 1 when a ratio leaves its generous margin
- *   npm run bench -- --instructions  also count cold starts' CPU instructions (valgrind)
+ *   npm run bench -- --no-instructions  skip counting cold starts' CPU instructions (valgrind)
  *   npm run bench -- --out FILE    also write the table to FILE
+ *   npm run bench -- --any-node    run on a Node other than 24 (Lambda's), with a warning
+ *
+ * The functions run as deployed: the bundles `sls package` zips, with the
+ * environment the packaged template gives each function (log level INFO,
+ * NODE_OPTIONS=--enable-source-maps), on Node 24 as on Lambda.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,13 +31,14 @@ import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
 import { observabilityCosts } from './observability.js';
+import { buildReference } from './reference/build.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const check = args.includes('--check');
-const instructions = args.includes('--instructions');
+const instructions = !args.includes('--no-instructions');
+const anyNode = args.includes('--any-node');
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const shownArgs = args.filter((arg, i) => arg !== '--out' && (outIndex < 0 || i !== outIndex + 1));
@@ -65,7 +70,7 @@ interface Row {
   floor: string;
   ratio?: number;
   target?: number;
-  /** The --check margin: generous, so noise on a shared machine never trips it. */
+  /** Over this the run fails: the target itself, or for the scale rows a margin that noise cannot reach. */
   limit?: number;
 }
 const rows: Row[] = [];
@@ -181,6 +186,33 @@ const functionNames = {
 } as const;
 type FunctionName = keyof typeof functionNames;
 
+/**
+ * Each function's environment as the packaged template deploys it: its plain
+ * values (log level, NODE_OPTIONS, pool size...); the database's location and
+ * secret (CloudFormation expressions) are replaced by a local DATABASE_URL.
+ */
+const deployedEnvironment = {} as Record<FunctionName, Record<string, string>>;
+
+function readDeployedEnvironment(packageDir: string): void {
+  const template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  for (const name of Object.keys(functionNames) as FunctionName[]) {
+    const logicalId = `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
+    const variables: Record<string, unknown> =
+      template.Resources?.[logicalId]?.Properties?.Environment?.Variables ?? {};
+    if (Object.keys(variables).length === 0)
+      throw new Error(`no environment for ${logicalId} in the packaged template`);
+    deployedEnvironment[name] = Object.fromEntries(
+      Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
+  }
+  const get = deployedEnvironment.getCat;
+  notes.push(
+    `Deployed environment (packaged template, plain values): ${Object.entries(get)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}; log level ${get.POWERTOOLS_LOG_LEVEL ?? 'INFO (Powertools default)'}.`,
+  );
+}
+
 /** Packages every function with `sls package` and unzips each; returns the bundle path of each. */
 async function bundles(): Promise<Record<FunctionName, string>> {
   const packageDir = join(work, 'package');
@@ -190,6 +222,7 @@ async function bundles(): Promise<Record<FunctionName, string>> {
     env: { ...process.env, NODE_OPTIONS: '' },
     maxBuffer: 10 * 1024 * 1024,
   });
+  readDeployedEnvironment(packageDir);
   const out = {} as Record<FunctionName, string>;
   for (const [name, file] of Object.entries(functionNames) as Array<[FunctionName, string]>) {
     const zip = join(packageDir, `${name}.zip`);
@@ -261,17 +294,17 @@ function spawnSample(argv: string[], env: NodeJS.ProcessEnv): Promise<ColdSample
 
 async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, string>): Promise<void> {
   const url = new URL(db.small);
-  // Only what Lambda would set: no NODE_OPTIONS, no loader.
-  const env = {
+  // What Lambda would give the function: its deployed environment (log
+  // level, NODE_OPTIONS) and nothing of this shell's (no loader).
+  const envOf = (name: FunctionName) => ({
+    ...deployedEnvironment[name],
     PATH: process.env.PATH,
     DATABASE_URL: db.small,
-    DB_POOL_MAX: '1',
-    POWERTOOLS_SERVICE_NAME: 'cats-api',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
     // Lambda sets it in every container; the functions open their connection
     // during init when they see it (lib/db/index.ts, connectEarly).
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
-  };
+  });
   const cases: Array<{ name: FunctionName; event: APIGatewayProxyEventV2; sql: string }> = [
     { name: 'getCat', event: httpEvent('get-cat', { id: 1 }), sql: 'select * from "cats" where "id" = 1' },
     {
@@ -300,9 +333,11 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
     for (const c of cases) {
       const entry = samples.get(c.name);
       // Interleaved, so a burst of load on the machine hits both alike.
-      entry?.fn.push(await spawnSample([functionScript, bundlePaths[c.name], JSON.stringify(c.event)], env));
+      entry?.fn.push(await spawnSample([functionScript, bundlePaths[c.name], JSON.stringify(c.event)], envOf(c.name)));
       entry?.floor.push(
-        await spawnSample([floorScript, url.hostname, url.port, 'bench', 'bench_small', c.sql], { PATH: env.PATH }),
+        await spawnSample([floorScript, url.hostname, url.port, 'bench', 'bench_small', c.sql], {
+          PATH: process.env.PATH,
+        }),
       );
     }
   }
@@ -319,8 +354,8 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
       value: `${ms(fnTotal)} ms (${ms(f('boot', entry.fn))} / ${ms(f('init', entry.fn))} / ${ms(f('invoke', entry.fn))})`,
       floor: `${ms(floorTotal)} ms (${ms(f('boot', entry.floor))} / ${ms(f('init', entry.floor))} / ${ms(f('invoke', entry.floor))})`,
       ratio: fnTotal / floorTotal,
-      target: 1.25,
-      limit: 3,
+      target: 1.5,
+      limit: 1.5,
     });
   }
 
@@ -330,10 +365,12 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
   // thread and fixed seeds, the same bundle costs the same count every time,
   // so a change of a fraction of a percent is visible.
   log('cold starts: counting instructions with valgrind (a few seconds each)');
+  const counted = new Map<FunctionName, number>();
   for (const c of cases) {
-    const fn = await countInstructions([functionScript, bundlePaths[c.name], JSON.stringify(c.event)], env);
+    const fn = await countInstructions([functionScript, bundlePaths[c.name], JSON.stringify(c.event)], envOf(c.name));
+    counted.set(c.name, fn);
     const floor = await countInstructions([floorScript, url.hostname, url.port, 'bench', 'bench_small', c.sql], {
-      PATH: env.PATH,
+      PATH: process.env.PATH,
     });
     rows.push({
       section: '2. cold start',
@@ -341,26 +378,57 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
       value: `${(fn / 1e6).toFixed(1)} M`,
       floor: `${(floor / 1e6).toFixed(1)} M`,
       ratio: fn / floor,
-      target: 1.25,
+      target: 1.6,
+      limit: 1.6,
+    });
+  }
+  // The same libraries as a public template would use them (scripts/bench/reference),
+  // answering the same event with the same environment.
+  const reference = await buildReference(join(work, 'reference'));
+  const getCase = cases.find((c) => c.name === 'getCat');
+  const ours = counted.get('getCat');
+  if (getCase && ours !== undefined) {
+    const theirs = await countInstructions([functionScript, reference, JSON.stringify(getCase.event)], envOf('getCat'));
+    rows.push({
+      section: '2. cold start',
+      figure:
+        'get-cat: CPU instructions, against a plain esbuild build of middy + Powertools Logger + zod + Kysely + pg',
+      value: `${(ours / 1e6).toFixed(1)} M`,
+      floor: `${(theirs / 1e6).toFixed(1)} M (reference)`,
+      ratio: ours / theirs,
+      target: 0.6,
+      limit: 0.6,
     });
   }
 }
 
 /** Instructions a fresh `node` retires, counted by valgrind's callgrind, V8 single-threaded, fixed seeds. */
 async function countInstructions(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { stderr } = await run(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      '--single-threaded',
-      '--hash-seed=1',
-      '--random-seed=1',
-      ...argv,
-    ],
-    { env, maxBuffer: 10 * 1024 * 1024 },
-  );
+  const { stderr } = await (async () => {
+    try {
+      return await run(
+        'valgrind',
+        [
+          '--tool=callgrind',
+          '--callgrind-out-file=/dev/null',
+          process.execPath,
+          '--single-threaded',
+          '--hash-seed=1',
+          '--random-seed=1',
+          ...argv,
+        ],
+        // Valgrind runs node ~50x slower: on a busy machine the 3 s connect
+        // timeout could expire (a 503). A timer that never fires costs no
+        // instruction, so the count is the same.
+        { env: { ...env, DB_CONNECT_TIMEOUT_MS: '60000' }, maxBuffer: 10 * 1024 * 1024 },
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error('valgrind is not installed (apt-get install valgrind), or pass --no-instructions');
+      }
+      throw error;
+    }
+  })();
   const count = /Collected : (\d+)/.exec(stderr)?.[1];
   if (!count) throw new Error(`valgrind printed no instruction count: ${stderr.slice(-500)}`);
   return Number(count);
@@ -402,103 +470,105 @@ async function useDatabase(url: string) {
 
 // ---------------------------------------------------------------- 3. warm latency
 
-/**
- * The statements `run` sends on the pool's one connection. Call it only after
- * the handlers have used that connection once (db/index.ts wraps its `query`
- * on first checkout); the wrapper is put back afterwards.
- */
-async function statementsOf(pool: pg.Pool, run: () => Promise<unknown>): Promise<string[]> {
-  const client = await pool.connect();
-  const query = client.query;
-  const sent: string[] = [];
-  client.query = ((...args: unknown[]) => {
-    const [first] = args;
-    sent.push(typeof first === 'string' ? first : String((first as { text?: unknown }).text));
-    return (query as (...a: unknown[]) => unknown).apply(client, args);
-  }) as typeof query;
-  client.release();
-  try {
-    await run();
-  } finally {
-    client.query = query;
-  }
-  return sent;
+/** Runs warm-function.mjs: the bundle in a fresh `node` with the function's deployed environment. */
+function warmSamples(
+  name: FunctionName,
+  bundle: string,
+  event: APIGatewayProxyEventV2,
+  sql: string,
+  values: unknown[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ handler: number[]; raw: number[] }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'scripts/bench/warm-function.mjs'),
+        bundle,
+        JSON.stringify(event),
+        sql,
+        JSON.stringify(values),
+        String(repeats.warm),
+      ],
+      // stdout is a pipe read here, as Lambda's runtime reads the function's.
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let last = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      last = (last + chunk).split('\n').slice(-2).join('\n');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk;
+    });
+    child.once('exit', (code) => {
+      if (code === 0) ok(JSON.parse(last.trim().split('\n').at(-1) ?? '{}'));
+      else fail(new Error(`warm ${name} exited ${code}: ${err}`));
+    });
+  });
 }
 
-async function warmLatency(db: Databases): Promise<void> {
-  const handlers = await loadHandlers();
-  // The handlers' own pool (one connection): the raw queries run on the very
-  // connection the handlers use.
-  const { pool } = await useDatabase(db.small);
-  // Events are built once: reading a fixture file is not the handler's work.
-  const events = {
-    get: httpEvent('get-cat', { id: 7 }),
-    list: httpEvent('list-cats', { query: { limit: '20' } }),
-    create: httpEvent('create-cat'),
-    update: httpEvent('update-cat', { id: 9 }),
-  };
-  const cases: Array<{ name: string; handler: () => Promise<void>; raw: () => Promise<unknown> }> = [
+async function warmLatency(db: Databases, bundlePaths: Record<FunctionName, string>): Promise<void> {
+  const cases: Array<{
+    name: string;
+    fn: FunctionName;
+    event: APIGatewayProxyEventV2;
+    sql: string;
+    values: unknown[];
+  }> = [
     {
       name: 'get',
-      handler: () => invoke(handlers.get, events.get),
-      raw: () => pool.query('select * from "cats" where "id" = $1', [7]),
+      fn: 'getCat',
+      event: httpEvent('get-cat', { id: 7 }),
+      sql: 'select * from "cats" where "id" = $1',
+      values: [7],
     },
     {
-      name: 'list',
-      handler: () => invoke(handlers.list, events.list),
       // The SQL text the handler sends (Kysely's, cursor key and tie-breaker
       // order included), so the floor does the same work in Postgres.
-      raw: () =>
-        pool.query('select *, "id"::text as "cursor_key" from "cats" order by "id" asc, "id" asc limit $1', [21]),
+      name: 'list',
+      fn: 'listCats',
+      event: httpEvent('list-cats', { query: { limit: '20' } }),
+      sql: 'select *, "id"::text as "cursor_key" from "cats" order by "id" asc, "id" asc limit $1',
+      values: [21],
     },
     {
       name: 'create',
-      handler: () => invoke(handlers.create, events.create),
-      raw: () =>
-        pool.query('insert into "cats" ("name", "price", "breed") values ($1, $2, $3) returning *', [
-          'catty mcCatFace',
-          5000,
-          'bengal',
-        ]),
+      fn: 'createCat',
+      event: httpEvent('create-cat'),
+      sql: 'insert into "cats" ("name", "price", "breed") values ($1, $2, $3) returning *',
+      values: ['catty mcCatFace', 5000, 'bengal'],
     },
     {
       name: 'patch',
-      handler: () => invoke(handlers.update, events.update),
-      raw: () =>
-        pool.query(
-          'update "cats" set "price" = $1, "updated_at" = now(), "version" = version + 1 where "id" = $2 returning *',
-          [4500, 9],
-        ),
+      fn: 'updateCat',
+      event: httpEvent('update-cat', { id: 9 }),
+      sql: 'update "cats" set "price" = $1, "updated_at" = now(), "version" = version + 1 where "id" = $2 returning *',
+      values: [4500, 9],
     },
   ];
-  log(`warm latency: ${repeats.warm} invocations per handler, alternating with raw pg`);
+  log(`warm latency: ${repeats.warm} invocations per bundled handler as deployed, alternating with raw pg`);
   for (const c of cases) {
-    for (let i = 0; i < 50; i += 1) {
-      await c.handler();
-      await c.raw();
-    }
-    // A fair floor runs the very statement the handler runs, not a cheaper one.
-    const handlerSql = await statementsOf(pool, c.handler);
-    const rawSql = await statementsOf(pool, c.raw);
-    if (JSON.stringify(handlerSql) !== JSON.stringify(rawSql)) {
-      throw new Error(`${c.name}: the floor runs ${JSON.stringify(rawSql)}, the handler ${JSON.stringify(handlerSql)}`);
-    }
-    const handlerTimes: number[] = [];
-    const rawTimes: number[] = [];
-    for (let i = 0; i < repeats.warm; i += 1) {
-      handlerTimes.push((await timed(c.handler))[0]);
-      rawTimes.push((await timed(c.raw))[0]);
-    }
+    // A fair floor runs the very statement the handler runs, not a cheaper
+    // one: warm-function.mjs compares what each side writes to its socket.
+    const { handler: handlerTimes, raw: rawTimes } = await warmSamples(
+      c.fn,
+      bundlePaths[c.fn],
+      c.event,
+      c.sql,
+      c.values,
+      { ...deployedEnvironment[c.fn], PATH: process.env.PATH, DATABASE_URL: db.small },
+    );
     const h50 = median(handlerTimes);
     const r50 = median(rawTimes);
     rows.push({
       section: '3. warm',
-      figure: `${c.name} handler p50 / p99`,
+      figure: `${c.name} handler p50 / p99 (bundle, as deployed)`,
       value: `${ms(h50)} / ${ms(percentile(handlerTimes, 99))} ms`,
       floor: `${ms(r50)} / ${ms(percentile(rawTimes, 99))} ms`,
       ratio: h50 / r50,
       target: 1.3,
-      limit: 4,
+      limit: 1.3,
     });
   }
 }
@@ -722,14 +792,23 @@ function table(): string {
 
 async function main() {
   const started = Date.now();
+  const major = Number(process.versions.node.split('.')[0]);
+  log(`Node ${process.version} (${process.execPath})`);
+  if (major !== 24) {
+    const message = `Lambda runs these functions on nodejs24.x, and this is Node ${process.version}: its figures are not the deployed ones. Put Node 24 first on PATH (README, Prerequisites)`;
+    if (!anyNode) throw new Error(`${message}, or pass --any-node to measure anyway.`);
+    log(`WARNING: ${message}.`);
+    notes.push(`WARNING: run on Node ${process.version}, not on Lambda's Node 24.`);
+  }
   const db = await startDatabases();
   await migrateAndLoad(db.small, smallRows);
   await migrateAndLoad(db.large, largeRows);
+  // The scale rows run the handlers in this process: quiet, and one connection.
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.DB_POOL_MAX = '1';
   const bundlePaths = await bundles();
   await coldStarts(db, bundlePaths);
-  await warmLatency(db);
+  await warmLatency(db, bundlePaths);
   await scale(db);
   await httpThroughput(db);
   // Section 6, the cost of metrics and tracing: its own module (README, Operating it).
@@ -745,14 +824,12 @@ async function main() {
   const output = `${header.join('\n\n')}\n\n${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
   process.stdout.write(output);
   if (outFile) writeFileSync(outFile, output);
-  if (check) {
-    const broken = rows.filter((r) => r.limit !== undefined && r.ratio !== undefined && r.ratio > r.limit);
-    for (const r of broken) console.error(`check: ${r.figure}: ${r.ratio?.toFixed(2)}× > ${r.limit}×`);
-    const seqScans = notes.filter((n) => n.startsWith('WARNING'));
-    for (const n of seqScans) console.error(`check: ${n}`);
-    if (broken.length > 0 || seqScans.length > 0) process.exitCode = 1;
-    else console.error('check: every ratio within its margin');
-  }
+  const broken = rows.filter((r) => r.limit !== undefined && r.ratio !== undefined && r.ratio > r.limit);
+  for (const r of broken) console.error(`check: ${r.figure}: ${r.ratio?.toFixed(2)}× > ${r.limit}×`);
+  const seqScans = notes.filter((n) => n.includes('uses a sequential scan'));
+  for (const n of seqScans) console.error(`check: ${n}`);
+  if (broken.length > 0 || seqScans.length > 0) process.exitCode = 1;
+  else console.error('check: every target met');
 }
 
 try {

@@ -18,6 +18,7 @@ import {
   functionBuildOptions,
   root,
 } from '../support/bundle.js';
+import { leftOutCalls, probeBody } from '../support/kysely-probe.js';
 
 const budget = 250 * 1024;
 /** How much a bundle may grow past test/bundle-sizes.json before a test says so. */
@@ -130,11 +131,6 @@ describe('function bundles', () => {
     expect(zodFiles.filter((input) => input.includes('/locales/') && !input.endsWith('/en.js'))).toEqual([]);
   });
 
-  it("leaves out pg's Cloudflare probe, which loads Node's fetch at import on Node 20", () => {
-    expect(bundle('get-cat').code).not.toContain('Cloudflare-Workers');
-    expect(bundle('get-cat').inputs.filter((input) => input.includes('pg-cloudflare'))).toEqual([]);
-  });
-
   it("leaves out pg's native client, whose C addon is not installed", () => {
     expect(bundle('get-cat').code).toContain("pg's native client is left out of the bundles");
     expect(bundle('get-cat').code).not.toContain('pg-native');
@@ -160,71 +156,12 @@ describe('function bundles', () => {
   });
 });
 
-/**
- * Calls every Kysely method whose builder esbuild-plugins.cjs leaves out, in a
- * bundle built with the functions' options, and prints what each threw.
- * Plain JavaScript (written to a file at run time, so tsc never sees it).
- */
+/** The probe, in a bundle built with the functions' options; prints what each call threw. */
 const probe = `
 import { Kysely, PostgresDialect } from 'kysely';
-// No query is ever run: building one needs no connection.
-const db = new Kysely({ dialect: new PostgresDialect({ pool: {} }) });
-const calls = {
-  'db.selectFrom()': () => db.selectFrom('cats').selectAll().where('id', '=', 1).compile(),
-  'db.mergeInto()': () => db.mergeInto('cats'),
-  'db.case()': () => db.case(),
-  'eb.case()': () => db.selectFrom('cats').select((eb) => eb.case().when('id', '=', 1).then(1).end().as('one')),
-  "eb.ref(column, '->')": () => db.selectFrom('cats').select((eb) => eb.ref('headers', '->').key('a').as('a')),
-  'eb.jsonPath()': () => db.selectFrom('cats').select((eb) => eb.jsonPath()),
-  'db.fn.count()': () => db.fn.count('id'),
-  "db.fn('lower')": () => db.fn('lower', ['name']),
-  'insertInto().onConflict()': () => db.insertInto('cats').values({ id: 1 }).onConflict((oc) => oc.doNothing()),
-  'db.withSchema()': () => db.withSchema('other'),
-  'db.schema': () => db.schema,
-  'db.introspection': () => db.introspection,
-};
-const schemaCalls = {
-  'db.schema.createTable()': () => db.schema.createTable('t').addColumn('id', 'integer', (col) => col.primaryKey()).compile(),
-  'db.schema.createIndex().where()': () => db.schema.createIndex('i').on('cats').column('id').where('id', '>', 1),
-  'db.schema.createView()': () => db.schema.createView('v'),
-  'db.schema.dropView()': () => db.schema.dropView('v'),
-  'db.schema.refreshMaterializedView()': () => db.schema.refreshMaterializedView('v'),
-  'db.schema.createSchema()': () => db.schema.createSchema('s'),
-  'db.schema.dropSchema()': () => db.schema.dropSchema('s'),
-  'db.schema.alterTable().addIndex()': () => db.schema.alterTable('cats').addIndex('i'),
-  'db.schema.withSchema()': () => db.schema.withSchema('other'),
-};
-const thrown = {};
-for (const [name, call] of Object.entries({ ...calls, ...schemaCalls })) {
-  try {
-    call();
-    thrown[name] = 'nothing';
-  } catch (error) {
-    thrown[name] = error.message;
-  }
-}
+${probeBody}
 console.log(JSON.stringify(thrown));
 `;
-
-/** Every call in the probe that reaches a left-out builder. */
-const leftOutCalls = [
-  'db.mergeInto()',
-  'db.case()',
-  'eb.case()',
-  "eb.ref(column, '->')",
-  'eb.jsonPath()',
-  'db.fn.count()',
-  'insertInto().onConflict()',
-  'db.withSchema()',
-  'db.schema.createIndex().where()',
-  'db.schema.createView()',
-  'db.schema.dropView()',
-  'db.schema.refreshMaterializedView()',
-  'db.schema.createSchema()',
-  'db.schema.dropSchema()',
-  'db.schema.alterTable().addIndex()',
-  'db.schema.withSchema()',
-];
 
 describe('Kysely builders left out of the bundles', () => {
   let folder: string;
