@@ -75,7 +75,8 @@ describe('httpRoute', () => {
       httpRoute(async () => ({ status: 204 })),
       httpEvent('delete-cat'),
     );
-    expect(written).toHaveLength(1); // one write, one line
+    // One write, one line; with metrics off (as in these tests) a plain log line, without `_aws`.
+    expect(written).toHaveLength(1);
     expect(requestLines()).toEqual([
       {
         level: 'INFO',
