@@ -208,6 +208,7 @@ export const requestMetrics = (): Middleware => {
         out += line({ service, function_name: context.functionName }, [[metricNames.coldStart, 'Count', 1]]);
       }
     }
+    // `timestamp` in UTC, as Powertools writes it under Lambda's TZ=:UTC.
     out +=
       `{"level":"INFO","message":"request","timestamp":"${new Date(now).toISOString()}","service":"${service}",` +
       `"sampling_rate":${samplingRateOf()}${trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`}` +
