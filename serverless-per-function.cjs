@@ -42,6 +42,8 @@ class PerFunction {
       },
     });
     this.hooks = {
+      // Every command (package, deploy, offline, invoke local) starts here.
+      initialize: () => this.describeRoutes(),
       'before:package:compileFunctions': () => this.reserveConnections(),
       'after:package:compileEvents': () => this.addResources(),
     };
@@ -60,6 +62,28 @@ class PerFunction {
       );
     }
     return database;
+  }
+
+  /**
+   * The catch-all function (the one with `httpApi: '*'`, API Gateway's
+   * `$default` route) answers what no route matches: 404, or 405 with `Allow`
+   * when the path is known. It learns the routes from API_ROUTES, the
+   * `METHOD /path` of every other httpApi event, so the list is never written
+   * twice.
+   */
+  describeRoutes() {
+    const routes = [];
+    const catchAll = [];
+    for (const { entry } of this.functions) {
+      for (const event of entry.events ?? []) {
+        if (event.httpApi === undefined) continue;
+        const route =
+          typeof event.httpApi === 'string' ? event.httpApi : `${event.httpApi.method} ${event.httpApi.path}`;
+        if (route === '*') catchAll.push(entry);
+        else routes.push(route.replace(/\s+/, ' '));
+      }
+    }
+    for (const entry of catchAll) entry.environment = { ...entry.environment, API_ROUTES: routes.join(',') };
   }
 
   /**
