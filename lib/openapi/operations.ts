@@ -79,7 +79,10 @@ export const problems = /* @__PURE__ */ (() =>
       headers: { etag: etagHeader(noun) },
     }),
     payloadTooLarge: { status: 413, description: `The body is larger than ${maxBodyBytes} bytes.` },
-    unsupportedMediaType: { status: 415, description: 'The body is not sent as application/json.' },
+    unsupportedMediaType: {
+      status: 415,
+      description: 'The body is not sent as application/json or application/*+json.',
+    },
     idempotencyKeyReused: {
       status: 422,
       description: 'The Idempotency-Key was used before for a different request.',
@@ -160,9 +163,15 @@ export const idempotencyKeyParameter = headerParameter(
   { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
 );
 
+// The API takes application/json and any application/<name>+json type
+// (lib/http/request.ts), with parameters such as charset.
 const jsonBody = (schemaName: string) => ({
   required: true,
-  content: { 'application/json': { schema: ref(schemaName) } },
+  description: `JSON, sent as application/json or any application/*+json media type, at most ${maxBodyBytes} bytes.`,
+  content: {
+    'application/json': { schema: ref(schemaName) },
+    'application/*+json': { schema: ref(schemaName) },
+  },
 });
 
 /** The query parameters of a listing, from the schema that validates them. */

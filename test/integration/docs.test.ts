@@ -45,9 +45,6 @@ it.each([
   'hasOwnProperty',
   'isPrototypeOf',
   '__defineGetter__',
-])(
-  'answers 404 for %j, which it does not serve',
-  async (asset) => {
-    expectProblem(await call(handler, docsEvent(asset)), 404);
-  },
-);
+])('answers 404 for %j, which it does not serve', async (asset) => {
+  expectProblem(await call(handler, docsEvent(asset)), 404);
+});

@@ -332,7 +332,10 @@ describe('GET /cats with a forged cursor', () => {
         const first = await call(listCats, httpEvent('list-cats', { query }));
         expect(first.status).toBe(200);
         expect(first.body.nextCursor).toEqual(expect.any(String));
-        const second = await call(listCats, httpEvent('list-cats', { query: { ...query, cursor: first.body.nextCursor } }));
+        const second = await call(
+          listCats,
+          httpEvent('list-cats', { query: { ...query, cursor: first.body.nextCursor } }),
+        );
         expect(second.status).toBe(200);
         expect(second.body.items).toHaveLength(1);
         expect(second.body.items[0].id).not.toBe(first.body.items[0].id);
