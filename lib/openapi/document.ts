@@ -87,7 +87,15 @@ export function openApiDocument() {
           summary: "The page's scripts and styles, served by the API itself (no CDN)",
           description: 'A file of Swagger UI, from the function itself, so the page works offline.',
           tags: ['docs'],
-          parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [
+            {
+              name: 'asset',
+              in: 'path',
+              required: true,
+              description: 'The file: the only ones there are (functions/docs.ts); any other is a 404.',
+              schema: { type: 'string', enum: ['swagger-ui-bundle.js', 'swagger-ui.css', 'init.js'] },
+            },
+          ],
           responses: {
             200: {
               description: 'A script or style sheet.',

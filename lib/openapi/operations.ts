@@ -157,6 +157,12 @@ export function headerParameter(name: string, description: string, schema: JsonS
   return { name, in: 'header', required: false, schema, description };
 }
 
+/** `*` or a list of entity tags, as lib/http/conditional.ts reads If-Match and If-None-Match. */
+const entityTags = {
+  type: 'string',
+  pattern: '^(\\*|(W/)?"[\\x21\\x23-\\x7e]*"( *, *(W/)?"[\\x21\\x23-\\x7e]*")*)$',
+};
+
 export const idempotencyKeyParameter = headerParameter(
   'Idempotency-Key',
   'Any unique string (a UUID): a retry with the same key gets the original response instead of creating a second one.',
@@ -294,7 +300,10 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         summary: `One ${noun}`,
         description: `The ${noun} with its ETag; with If-None-Match, 304 while it is unchanged.`,
       }),
-      parameters: [idParameter, headerParameter('If-None-Match', `Answer 304 if the ${noun} still has this ETag.`)],
+      parameters: [
+        idParameter,
+        headerParameter('If-None-Match', `Answer 304 if the ${noun} still has this ETag.`, entityTags),
+      ],
       responses: {
         200: jsonResponse(`The ${noun}.`, ref(name), { etag }),
         304: { description: 'Not modified since the ETag in If-None-Match.', headers: { etag } },
@@ -342,7 +351,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       }),
       parameters: [
         idParameter,
-        headerParameter('If-Match', `Apply only if the ${noun} still has this ETag (else 412).`),
+        headerParameter('If-Match', `Apply only if the ${noun} still has this ETag (else 412).`, entityTags),
       ],
       requestBody: jsonBody(`${name}Patch`),
       responses: {
@@ -368,7 +377,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       }),
       parameters: [
         idParameter,
-        headerParameter('If-Match', `Delete only if the ${noun} still has this ETag (else 412).`),
+        headerParameter('If-Match', `Delete only if the ${noun} still has this ETag (else 412).`, entityTags),
       ],
       responses: {
         204: { description: `The ${noun} was removed.`, headers: { 'x-request-id': requestIdHeader } },
