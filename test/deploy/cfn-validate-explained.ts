@@ -16,7 +16,7 @@ export const explainedWarnings: ExplainedWarning[] = [
   {
     rule: 'W8003',
     reason:
-      'Conditions compare constants: serverless.yml `${param:...}` values are resolved when packaging, so ' +
+      'Conditions compare constants: the params of serverless.yml are resolved when packaging, so ' +
       'Fn::Equals compares two literals. The conditions are kept so that one serverless.yml serves every ' +
       'stage and option (existing database, RDS Proxy, NAT, CORS, alarm email) with a readable template.',
   },
