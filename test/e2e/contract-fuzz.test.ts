@@ -345,7 +345,12 @@ it(`answers ${runs} generated requests to every operation of the document (and t
         (known && document.paths[known]?.[operation.method.toLowerCase()] !== undefined ? known : '');
       if (template) {
         counts.documented += 1;
-        expectMatchesContract(operation.method, template, reply);
+        try {
+          expectMatchesContract(operation.method, template, reply);
+        } catch (error) {
+          const seen = `${what}\nanswered ${reply.status} ${JSON.stringify(responseHeaders)} ${text.slice(0, 200)}`;
+          throw new Error(`${(error as Error).message}\n${seen}`);
+        }
         if (generated.allValid) {
           if (reply.status >= 400)
             throw new Error(`${what}, made only of valid values, answered ${reply.status}: ${text.slice(0, 300)}`);
