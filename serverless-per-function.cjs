@@ -5,30 +5,41 @@
  *
  * A function's `database:` says whether and how it uses the database:
  *   database: { share: 1 }          an API function: it gets the deployed
- *                                   database settings (custom.database.environment),
- *                                   a metric filter counting its 503s
- *                                   (DatabaseUnavailable, alarmed on), and a
- *                                   reserved concurrency that is its share of
+ *                                   database settings (custom.database.environment)
+ *                                   and a reserved concurrency that is its share of
  *                                   custom.database.connections;
  *   database: { migrations: true }  the migrate function: the settings of the
  *                                   instance itself (never the proxy), one at a time.
  * Without `database:` a function gets neither (it must set its own
  * reservedConcurrency). Every function gets an alarm on its throttles, and
  * every log group gets provider.logRetentionInDays from the framework itself.
+ * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
+ * and the other alarms come from serverless-observability.cjs.)
  *
- * Only `sls package` and `sls deploy` run these hooks; serverless-offline and
- * `sls invoke local` never see the CloudFormation expressions.
+ * Every route gets the JWT authorizer custom.auth names, by its method: any
+ * method but GET and HEAD needs the write scope, GET and HEAD the read scope
+ * when custom.auth.reads is "true" and nothing otherwise. A function with
+ * `auth: public` (the docs) and a catch-all route stay open. This runs for
+ * every command (serverless-offline included, which then enforces the same
+ * rules against the local issuer); the rest only on `sls package` and `sls
+ * deploy`, so serverless-offline and `sls invoke local` never see the
+ * CloudFormation expressions.
  */
 'use strict';
 
-/** The log lines a DatabaseUnavailable metric filter counts: a request answered 503 (one line per request). */
-const databaseErrorsPattern = '{ ($.message = "request") && ($.status = 503) }';
+/** Methods that only read: they need the read scope when reads are closed, nothing otherwise. */
+const readMethods = new Set(['GET', 'HEAD']);
 
 class PerFunction {
-  constructor(serverless) {
+  constructor(serverless, options = {}, { log } = {}) {
     this.serverless = serverless;
+    this.options = options;
+    this.log = log;
     serverless.configSchemaHandler.defineFunctionProperties('aws', {
       properties: {
+        // `auth: public`: no authorizer on the function's routes, whatever
+        // the method (content that is public by nature: the docs).
+        auth: { enum: ['public'] },
         database: {
           type: 'object',
           properties: {
@@ -43,7 +54,10 @@ class PerFunction {
     });
     this.hooks = {
       // Every command (package, deploy, offline, invoke local) starts here.
-      initialize: () => this.describeRoutes(),
+      initialize: () => {
+        this.describeRoutes();
+        this.attachAuthorizer();
+      },
       'before:package:compileFunctions': () => this.reserveConnections(),
       'after:package:compileEvents': () => this.addResources(),
     };
@@ -77,13 +91,83 @@ class PerFunction {
     for (const { entry } of this.functions) {
       for (const event of entry.events ?? []) {
         if (event.httpApi === undefined) continue;
-        const route =
-          typeof event.httpApi === 'string' ? event.httpApi : `${event.httpApi.method} ${event.httpApi.path}`;
-        if (route === '*') catchAll.push(entry);
-        else routes.push(route.replace(/\s+/, ' '));
+        const route = typeof event.httpApi === 'string' ? parseRoute(event.httpApi) : event.httpApi;
+        if (route.path === '*') catchAll.push(entry);
+        else routes.push(`${String(route.method).toUpperCase()} ${route.path}`);
       }
     }
     for (const entry of catchAll) entry.environment = { ...entry.environment, API_ROUTES: routes.join(',') };
+  }
+
+  /**
+   * Puts the authorizer on every route that is not public, with the scope
+   * its method needs, and tells the functions (API_AUTH) which rules apply,
+   * so the OpenAPI document describes them. Under serverless-offline the
+   * authorizer checks the local issuer and audience instead of the deployed
+   * ones, and only with --ignoreJWTSignature (without it serverless-offline
+   * skips JWT authorizers and every route would be open).
+   */
+  attachAuthorizer() {
+    const service = this.serverless.service;
+    const auth = service.custom?.auth;
+    const fail = (message) => {
+      throw new this.serverless.classes.Error(`serverless-per-function.cjs: ${message}`);
+    };
+    if (!auth?.authorizer || !auth.writeScope || !auth.readScope || !auth.local) {
+      fail('needs custom.auth.authorizer, .writeScope, .readScope and .local in serverless.yml');
+    }
+    for (const flag of ['reads', 'open']) {
+      if (!['true', 'false'].includes(String(auth[flag]))) {
+        fail(
+          `custom.auth.${flag} (param auth${flag[0].toUpperCase()}${flag.slice(1)}) must be "true" or "false", got "${auth[flag]}"`,
+        );
+      }
+    }
+    if (Boolean(auth.issuer) !== Boolean(auth.audience)) {
+      fail(
+        "authIssuer and authAudience go together: give both (an external issuer) or neither (the stack's own Cognito issuer)",
+      );
+    }
+    const authorizers = service.provider.httpApi?.authorizers ?? {};
+    if (!authorizers[auth.authorizer])
+      fail(`custom.auth.authorizer names ${auth.authorizer}, which provider.httpApi.authorizers lacks`);
+    const offline = this.serverless.processedInput?.commands?.[0] === 'offline';
+    const open = String(auth.open) === 'true' || (offline && this.options.noAuth === true);
+    const reads = String(auth.reads) === 'true';
+    service.provider.environment = {
+      ...service.provider.environment,
+      API_AUTH: open ? 'open' : reads ? 'reads-and-writes' : 'writes',
+    };
+    if (open) {
+      if (!offline) {
+        this.log?.warning?.(
+          'authOpen=true: no route of this stage checks a token. Anyone who finds its URL can add, change and delete cats.',
+        );
+      }
+      delete authorizers[auth.authorizer];
+      return;
+    }
+    if (offline) {
+      if (this.options.ignoreJWTSignature !== true) {
+        fail(
+          'serverless-offline checks JWT authorizers only with --ignoreJWTSignature and otherwise leaves every route open. ' +
+            'Run `npm start` (which passes it), or `npm start -- --open` for an API without tokens.',
+        );
+      }
+      Object.assign(authorizers[auth.authorizer], { issuerUrl: auth.local.issuer, audience: [auth.local.audience] });
+    }
+    for (const { entry } of this.functions) {
+      entry.events = (entry.events ?? []).map((event) => {
+        // The catch-all ($default, functions/unmatched.ts) stays as it is: public, and '*' has no method.
+        if (!event.httpApi || event.httpApi === '*') return event;
+        const route = typeof event.httpApi === 'string' ? parseRoute(event.httpApi) : { ...event.httpApi };
+        if (entry.auth === 'public' || route.path === '*' || route.authorizer) return { httpApi: route };
+        const method = String(route.method).toUpperCase();
+        if (readMethods.has(method) && !reads) return { httpApi: route };
+        const scopes = [readMethods.has(method) ? auth.readScope : auth.writeScope];
+        return { httpApi: { ...route, authorizer: { name: auth.authorizer, scopes } } };
+      });
+    }
   }
 
   /**
@@ -126,7 +210,6 @@ class PerFunction {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     const { environment, migrationsEnvironment } = this.settings;
-    const namespace = `${this.serverless.service.service}/${this.serverless.service.provider.stage}`;
     for (const { name, entry } of this.functions) {
       const functionId = naming.getLambdaLogicalId(name);
       const prefix = functionId.replace(/LambdaFunction$/, '');
@@ -135,20 +218,6 @@ class PerFunction {
         const added = entry.database.migrations ? migrationsEnvironment : environment;
         resource.Properties.Environment = {
           Variables: { ...resource.Properties.Environment?.Variables, ...added },
-        };
-      }
-      if (entry.database?.share !== undefined) {
-        // A 503 is what a request gets when the database cannot be reached,
-        // is out of connections or rejects our credentials (lib/http/errors.ts).
-        template.Resources[`${prefix}DatabaseErrorsFilter`] = {
-          Type: 'AWS::Logs::MetricFilter',
-          Properties: {
-            LogGroupName: { Ref: naming.getLogGroupLogicalId(name) },
-            FilterPattern: databaseErrorsPattern,
-            MetricTransformations: [
-              { MetricNamespace: namespace, MetricName: 'DatabaseUnavailable', MetricValue: '1', DefaultValue: 0 },
-            ],
-          },
         };
       }
       // One alarm per function: an alarm on a metric math expression may use
@@ -177,5 +246,11 @@ class PerFunction {
   }
 }
 
+/** `GET /cats/{id}` -> { method, path }; `*` (the catch-all) -> { path: '*' }. */
+function parseRoute(text) {
+  if (text.trim() === '*') return { path: '*' };
+  const [method, path] = text.trim().split(/\s+/);
+  return { method, path };
+}
+
 module.exports = PerFunction;
-module.exports.databaseErrorsPattern = databaseErrorsPattern;

@@ -6,5 +6,12 @@ import { createRoute } from '../lib/http/resource-routes.js';
 
 export const handler = httpRoute(
   // One operation for both routes: a key used with POST /add replays on POST /cats too.
-  createRoute({ bodySchema: newCatSchema, insert: insertCat, toJson: toCat, path: '/cats', operation: 'POST /cats' }),
+  createRoute({
+    bodySchema: newCatSchema,
+    insert: insertCat,
+    toJson: toCat,
+    resource: 'Cats',
+    path: '/cats',
+    operation: 'POST /cats',
+  }),
 );

@@ -4,4 +4,4 @@ import { catIdSchema } from '../lib/cats/schema.js';
 import { httpRoute } from '../lib/http/handler.js';
 import { deleteRoute } from '../lib/http/resource-routes.js';
 
-export const handler = httpRoute(deleteRoute({ idSchema: catIdSchema, remove: deleteCat }));
+export const handler = httpRoute(deleteRoute({ idSchema: catIdSchema, remove: deleteCat, resource: 'Cats' }));

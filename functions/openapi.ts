@@ -1,11 +1,13 @@
 /** GET /openapi.json: the OpenAPI 3.1 document of this API, generated from its schemas. */
 import { httpRoute } from '../lib/http/handler.js';
 import { openApiDocument } from '../lib/openapi/document.js';
+import { apiAuthFrom } from '../lib/openapi/operations.js';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 
 export const handler = httpRoute(async () => {
   // Built on first use, not at start, and then kept for the container's life.
-  document ??= openApiDocument();
+  // API_AUTH: which routes this stage closes (serverless-per-function.cjs).
+  document ??= openApiDocument(apiAuthFrom(process.env.API_AUTH));
   return { status: 200, body: document };
 });

@@ -5,5 +5,11 @@ import { httpRoute } from '../lib/http/handler.js';
 import { updateRoute } from '../lib/http/resource-routes.js';
 
 export const handler = httpRoute(
-  updateRoute({ idSchema: catIdSchema, bodySchema: catPatchSchema, update: updateCat, toJson: toCat }),
+  updateRoute({
+    idSchema: catIdSchema,
+    bodySchema: catPatchSchema,
+    update: updateCat,
+    toJson: toCat,
+    resource: 'Cats',
+  }),
 );

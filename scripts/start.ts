@@ -4,6 +4,11 @@
  * an embedded PostgreSQL whose data lives in .data/postgres and survives
  * restarts. Applies pending migrations, then runs serverless-offline until
  * Ctrl-C, and stops everything it started.
+ *
+ * Writes need a token of the local issuer (`npm run -s token`), as deployed
+ * ones need one of the stage's issuer: serverless-offline checks its issuer,
+ * audience, expiry and scopes, but never its signature. `npm start -- --open`
+ * turns every authorizer off; `--param=authReads=true` closes reads too.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,6 +42,13 @@ const httpPort = portFromEnv('PORT', 3000);
 const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
 const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
 const lockFile = resolve(dataRoot, 'start.lock');
+const args = process.argv.slice(2);
+for (const arg of args) {
+  if (arg !== '--open' && !arg.startsWith('--param=')) {
+    fail(`Unknown option ${arg}. npm start takes --open (no authorizer: anyone may write) and --param=<name>=<value>.`);
+  }
+}
+const open = args.includes('--open');
 /** Set once shutting down (Ctrl-C, a signal, a failure). */
 let stopping = false;
 // serverless-esbuild builds the functions into a work folder of the checkout,
@@ -126,22 +138,38 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
   const child = spawn(
     process.execPath,
-    [sls, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+    [
+      sls,
+      'offline',
+      'start',
+      '--httpPort',
+      String(httpPort),
+      '--lambdaPort',
+      String(lambdaPort),
+      // serverless-offline enforces a JWT authorizer only with this option
+      // (and skips it without), never checking the signature; --noAuth turns
+      // every authorizer off.
+      open ? '--noAuth' : '--ignoreJWTSignature',
+      ...args.filter((arg) => arg.startsWith('--param=')),
+    ],
     { env: { ...env, CATS_ESBUILD_WORK_FOLDER: workFolder }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // serverless-offline announces readiness on stderr; pass both streams
   // through and add our own line, with the URL and a first command to try.
   let ready = false;
   const raw = process.env.LOG_FORMAT === 'json';
+  // The metrics (EMF) lines, one more per request: hidden unless asked for.
+  const showMetrics = process.env.LOG_METRICS === '1' || process.env.LOG_METRICS === 'true';
   const relay = (stream: NodeJS.ReadableStream | null, target: NodeJS.WriteStream) => {
     if (!stream) return;
     createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
       // After start-up, serverless-offline's blank separator lines only dilute the one-line-per-request view.
       if (ready && !raw && line.trim() === '') return;
-      const text = raw ? line : formatLogLine(line);
+      const text = raw ? line : formatLogLine(line, { metrics: showMetrics });
       if (text !== null) target.write(`${text}\n`);
       if (!ready && line.includes('Server ready')) {
         ready = true;
+        for (const line of authNotice()) say(line);
         say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
       }
     });
@@ -149,6 +177,22 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   relay(child.stdout, process.stdout);
   relay(child.stderr, process.stderr);
   return child;
+}
+
+/** Said at every start, so that nothing local is taken for the deployed guarantee. */
+function authNotice(): string[] {
+  if (open) {
+    return [
+      '!!! OPEN (--open): no route checks a token. Anyone who can reach this port may add, change and delete cats.',
+      '!!! Only for the tutorial on your own machine; without --open, writes need: -H "Authorization: Bearer $(npm run -s token)"',
+    ];
+  }
+  const reads = args.includes('--param=authReads=true');
+  return [
+    `Writes need a token with cats/write${reads ? ', reads one with cats/read' : ' (reads are open)'}: -H "Authorization: Bearer $(npm run -s token)"`,
+    'LOCAL ONLY: the issuer, audience, expiry and scopes of a token are checked, its SIGNATURE IS NOT: anyone can forge',
+    "a token that passes here. Deployed, API Gateway verifies the signature against the issuer's keys (README, Authentication).",
+  ];
 }
 
 async function main(): Promise<void> {

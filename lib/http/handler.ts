@@ -7,6 +7,8 @@ import middy from '@middy/core';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger } from '../logger.js';
+import { requestMetrics } from '../metrics.js';
+import { callerOf } from './caller.js';
 import { toProblem } from './errors.js';
 import type { ProblemBody } from './problem.js';
 
@@ -41,7 +43,8 @@ function requestIdOf(event: APIGatewayProxyEventV2, context: Context): string {
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 /**
- * One log line per request (request id, route, status, duration) and the
+ * One log line per request (request id, route, status, duration, and the
+ * token's sub and client_id when the authorizer accepted one) and the
  * request id in an `x-request-id` response header, so a client can quote it.
  */
 const requestLog = (): Middleware => {
@@ -54,12 +57,15 @@ const requestLog = (): Middleware => {
     // Object.assign, not spread: on Node 20 each property added to an object
     // made by spread costs ~1 µs, and the security headers add seven more.
     if (response) response.headers = Object.assign({}, response.headers, { 'x-request-id': requestId });
+    const caller = callerOf(event);
     logger.info('request', {
       requestId,
       route: event.routeKey,
       path: event.rawPath,
       status: response?.statusCode,
       durationMs: Date.now() - ((request as Timed)[startedAt] ?? Date.now()),
+      sub: caller?.sub,
+      clientId: caller?.clientId,
     });
   };
   return {
@@ -130,7 +136,8 @@ export interface RouteOptions {
 
 export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler {
   // middy runs `after` and `onError` hooks in reverse order: the problem
-  // response is built first, then logged, then given the security headers.
+  // response is built first, then counted, then logged, then given the
+  // security headers.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(
       securityHeaders({
@@ -145,6 +152,7 @@ export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler
       }),
     )
     .use(requestLog())
+    .use(requestMetrics())
     .use(problemResponses())
     .handler(async (event, context) => toResult(await route(event, context)));
 }

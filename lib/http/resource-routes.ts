@@ -5,12 +5,16 @@
  * repository function, its row-to-JSON mapping); what the route does with
  * them is the same for every resource. A route particular to a resource is
  * written out in its handler instead (functions/list-cats.ts's tutorial page).
+ * The writes count their domain events by the resource's name (`resource:
+ * 'Cats'` gives the metrics CatsCreated, CatsChanged, CatsDeleted), so a new
+ * resource gets them without code of its own.
  */
 import type { Kysely } from 'kysely';
 import { readIdempotencyTtlSeconds } from '../config.js';
 import { db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import type { ListQuery, Page } from '../listing.js';
+import { countEvent } from '../metrics.js';
 import type * as z from '../validation.js';
 import { etagOf, ifMatchVersions, ifNoneMatchHits } from './conditional.js';
 import type { Reply, Route } from './handler.js';
@@ -55,6 +59,8 @@ export function createRoute<Input extends Record<string, unknown>, Row, Item ext
   bodySchema: z.ZodMiniType<Input, unknown>;
   insert: (db: Kysely<Database>, input: Input) => Promise<Row>;
   toJson: (row: Row) => Item;
+  /** Its name in metrics, plural and capitalised: `Owners` counts OwnersCreated. */
+  resource: string;
   /** The collection's path, e.g. /owners: a new item is at /owners/{id}. */
   path: string;
   /**
@@ -76,8 +82,13 @@ export function createRoute<Input extends Record<string, unknown>, Row, Item ext
         headers: { location: `${options.path}/${item.id}`, etag: etagOf(item.version) },
       };
     };
-    if (key === undefined) return create(db());
-    return idempotent(db(), { key, fingerprint: fingerprint(operation, input), ttlSeconds }, create);
+    const reply =
+      key === undefined
+        ? await create(db())
+        : await idempotent(db(), { key, fingerprint: fingerprint(operation, input), ttlSeconds }, create);
+    // A replay created nothing (it is counted as IdempotentReplays).
+    if (reply.headers?.['idempotent-replayed'] === undefined) countEvent(options.resource, 'Created');
+    return reply;
   };
 }
 
@@ -87,12 +98,15 @@ export function updateRoute<Patch, Row, Item extends Versioned>(options: {
   bodySchema: z.ZodMiniType<Patch, unknown>;
   update: (db: Kysely<Database>, id: number, patch: Patch, ifMatch?: number[]) => Promise<Row>;
   toJson: (row: Row) => Item;
+  /** Its name in metrics: `Owners` counts OwnersChanged. */
+  resource: string;
 }): Route {
   return async (event) => {
     const { id } = validate(options.idSchema, pathParameters(event), 'path');
     const ifMatch = ifMatchVersions(event);
     const patch = validate(options.bodySchema, jsonBody(event), 'body');
     const item = options.toJson(await options.update(db(), id, patch, ifMatch));
+    countEvent(options.resource, 'Changed');
     return { status: 200, body: item, headers: { etag: etagOf(item.version) } };
   };
 }
@@ -101,10 +115,13 @@ export function updateRoute<Patch, Row, Item extends Versioned>(options: {
 export function deleteRoute(options: {
   idSchema: IdSchema;
   remove: (db: Kysely<Database>, id: number, ifMatch?: number[]) => Promise<void>;
+  /** Its name in metrics: `Owners` counts OwnersDeleted. */
+  resource: string;
 }): Route {
   return async (event) => {
     const { id } = validate(options.idSchema, pathParameters(event), 'path');
     await options.remove(db(), id, ifMatchVersions(event));
+    countEvent(options.resource, 'Deleted');
     return { status: 204 };
   };
 }

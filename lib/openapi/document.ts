@@ -8,7 +8,15 @@
  */
 
 import { catsApi } from '../cats/schema.js';
-import { problemResponses, problemSchemas, problems, type ResourceApi, requestIdHeader } from './operations.js';
+import {
+  type ApiAuth,
+  problemResponses,
+  problemSchemas,
+  problems,
+  type ResourceApi,
+  requestIdHeader,
+  securitySchemes,
+} from './operations.js';
 
 /** Every resource of the API; tests take their lists of resources and listings from here. */
 export const resources: ResourceApi[] = [catsApi];
@@ -32,7 +40,8 @@ const openApiDocumentSchema = {
   required: ['openapi', 'info', 'paths'],
 };
 
-export function openApiDocument() {
+/** `auth`: which routes need a token on the stage serving the document (API_AUTH). */
+export function openApiDocument(auth: ApiAuth = 'writes') {
   return {
     openapi: '3.1.0',
     info: {
@@ -41,6 +50,9 @@ export function openApiDocument() {
       description:
         'A small inventory of cats. Errors are RFC 9457 problem documents (application/problem+json). ' +
         'Lists use keyset pagination: pass nextCursor back as cursor. ' +
+        (auth === 'open'
+          ? 'This stage checks no token: anyone may change the cats. '
+          : `Writes need a bearer token with the scope cats/write${auth === 'reads-and-writes' ? ', reads one with cats/read' : ''}. `) +
         'A request no operation here matches is answered as a problem too: 404 for a path the API does not have, ' +
         '405 with an Allow header listing the methods for a path it has with another method.',
       contact: { name: 'The Cats API maintainers' },
@@ -62,12 +74,15 @@ export function openApiDocument() {
             resources
               .map((other) => other.resource)
               .filter((other) => Object.values(other.references ?? {}).includes(api.resource.plural)),
+            auth,
           ),
         ),
       ) as Record<string, Record<string, unknown>>),
       '/docs': {
         get: {
           operationId: 'docs',
+          // Public on every stage (`auth: public` in serverless.yml).
+          security: [],
           summary: 'This reference, as an interactive page (Swagger UI)',
           description: 'An HTML page rendering /openapi.json, with "Try it out" to send requests from the page.',
           tags: ['docs'],
@@ -84,6 +99,8 @@ export function openApiDocument() {
       '/docs/{asset}': {
         get: {
           operationId: 'docsAsset',
+          // Public on every stage (`auth: public` in serverless.yml).
+          security: [],
           summary: "The page's scripts and styles, served by the API itself (no CDN)",
           description: 'A file of Swagger UI, from the function itself, so the page works offline.',
           tags: ['docs'],
@@ -112,6 +129,8 @@ export function openApiDocument() {
       '/openapi.json': {
         get: {
           operationId: 'openApi',
+          // Public on every stage (`auth: public` in serverless.yml).
+          security: [],
           summary: 'This document',
           description: 'The OpenAPI 3.1 document of this API.',
           tags: ['docs'],
@@ -127,6 +146,7 @@ export function openApiDocument() {
       },
     },
     components: {
+      ...(auth === 'open' ? {} : { securitySchemes }),
       schemas: Object.assign({}, ...resources.map((api) => api.schemas()), problemSchemas),
     },
   };

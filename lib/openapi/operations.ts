@@ -122,7 +122,21 @@ export function problemResponses(list: ProblemDoc[]): Record<string, unknown> {
   return responses;
 }
 
+/**
+ * API Gateway's own answers when its authorizer refuses a request: no
+ * function runs, so they are not problem documents and cannot be changed.
+ */
+const authorizerErrorSchema = {
+  type: 'object',
+  description:
+    'The body API Gateway sends when its JWT authorizer refuses a request ({"message":"Unauthorized"} or {"message":"Forbidden"}); ' +
+    'an HTTP API cannot customise it. npm start (serverless-offline) adds statusCode and error.',
+  properties: { message: { type: 'string' } },
+  required: ['message'],
+};
+
 export const problemSchemas: Record<string, JsonSchema> = {
+  AuthorizerError: authorizerErrorSchema,
   FieldError: {
     type: 'object',
     description: 'One field, parameter or header at fault.',
@@ -151,6 +165,65 @@ export const problemSchemas: Record<string, JsonSchema> = {
     additionalProperties: false,
   },
 };
+
+/**
+ * Which routes need a token, as the deployed stage (or `npm start`) enforces
+ * them: API_AUTH, set on the functions by serverless-per-function.cjs from
+ * the authReads and authOpen parameters.
+ */
+export type ApiAuth = 'writes' | 'reads-and-writes' | 'open';
+
+export function apiAuthFrom(value: string | undefined): ApiAuth {
+  // Unset (a handler called outside serverless): the default deploy's rules.
+  if (value === undefined || value === '') return 'writes';
+  if (value === 'writes' || value === 'reads-and-writes' || value === 'open') return value;
+  throw new Error(`API_AUTH must be writes, reads-and-writes or open, got "${value}"`);
+}
+
+/** The scopes of the API's resource server (serverless.yml custom.auth, the Cognito resource server). */
+export const scopes = { read: 'cats/read', write: 'cats/write' } as const;
+
+export const securitySchemeName = 'bearerAuth';
+
+export const securitySchemes = /* @__PURE__ */ (() => ({
+  [securitySchemeName]: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      `An OAuth 2.0 access token (a JWT) from the stage's issuer, checked by API Gateway (signature, issuer, audience, expiry) ` +
+      `before any code runs. Writes need the scope ${scopes.write}; reads need ${scopes.read} only where the stage requires it. ` +
+      'A deployed stage with its own Cognito issuer gives one to its app client (client credentials): ' +
+      '`npm run -s token -- --stage <stage>`. Locally, `npm run -s token` makes one (npm start checks all but the signature).',
+  },
+}))();
+
+function authorizerResponse(description: string) {
+  return { description, content: { 'application/json': { schema: ref('AuthorizerError') } } };
+}
+
+/** `security` and the 401/403 of an operation that reads or writes, under these rules. */
+export function securityOf(kind: 'read' | 'write', auth: ApiAuth) {
+  const needed = auth === 'open' || (kind === 'read' && auth === 'writes') ? undefined : scopes[kind];
+  if (!needed) return { security: [] as Record<string, string[]>[], responses: {} };
+  return {
+    security: [{ [securitySchemeName]: [needed] }],
+    responses: {
+      401: {
+        ...authorizerResponse(
+          'No token, or one that is malformed, expired, not signed by the issuer, or for another issuer or audience (sent by API Gateway).',
+        ),
+        headers: {
+          'www-authenticate': header(
+            'Why the token was refused, e.g. Bearer error="invalid_token" (API Gateway only).',
+            false,
+          ),
+        },
+      },
+      403: authorizerResponse(`The token lacks the scope ${needed} (sent by API Gateway).`),
+    },
+  };
+}
 
 /* @__NO_SIDE_EFFECTS__ */
 export function headerParameter(name: string, description: string, schema: JsonSchema = { type: 'string' }) {
@@ -244,8 +317,10 @@ const capitalized = (word: string) => `${word[0]?.toUpperCase() ?? ''}${word.sli
  * made from the resource's: listOwners, "A page of owners"...).
  * `referencedBy`: the resources whose rows may name one of this one's.
  */
-export function resourceOperations(resource: ResourceDoc, referencedBy: ResourceDoc[] = []) {
+export function resourceOperations(resource: ResourceDoc, referencedBy: ResourceDoc[] = [], auth: ApiAuth = 'writes') {
   const { noun, name, plural } = resource;
+  const read = securityOf('read', auth);
+  const write = securityOf('write', auth);
   const a = resource.article ?? `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
   const idParameter = {
     name: 'id',
@@ -284,6 +359,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         summary: `A page of ${plural}`,
         description: `${capitalized(plural)} in the requested order, filtered, one page at a time. Pass the nextCursor of a page as cursor, with the same sort, order and filters, to get the next one.`,
       }),
+      security: read.security,
       parameters: listParameters(resource.listing, resource.listQuery, plural),
       responses: {
         200: jsonResponse(
@@ -291,6 +367,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
           success?.schema ?? ref(`${name}List`),
           success?.headers,
         ),
+        ...read.responses,
         ...problemResponses([problems.validation, ...extra('list'), problems.internal, problems.unavailable]),
       },
     }),
@@ -300,6 +377,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         summary: `One ${noun}`,
         description: `The ${noun} with its ETag; with If-None-Match, 304 while it is unchanged.`,
       }),
+      security: read.security,
       parameters: [
         idParameter,
         headerParameter('If-None-Match', `Answer 304 if the ${noun} still has this ETag.`, entityTags),
@@ -307,6 +385,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       responses: {
         200: jsonResponse(`The ${noun}.`, ref(name), { etag }),
         304: { description: 'Not modified since the ETag in If-None-Match.', headers: { etag } },
+        ...read.responses,
         ...problemResponses([
           problems.validation,
           problems.notFound(noun),
@@ -322,6 +401,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         summary: `Add ${a}`,
         description: `Creates ${a}. With an Idempotency-Key, a retry gets the first response instead of a second ${noun}.`,
       }),
+      security: write.security,
       parameters: [idempotencyKeyParameter],
       requestBody: jsonBody(`New${name}`),
       responses: {
@@ -330,6 +410,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
           etag,
           'idempotent-replayed': header('"true" when this is the stored response to an earlier request.', false),
         }),
+        ...write.responses,
         ...problemResponses([
           problems.validation,
           problems.idempotencyKeyInUse,
@@ -349,6 +430,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         summary: `Change some fields of ${a}`,
         description: `Sets the fields sent, leaving the others; with If-Match, only if nobody changed the ${noun} since.`,
       }),
+      security: write.security,
       parameters: [
         idParameter,
         headerParameter('If-Match', `Apply only if the ${noun} still has this ETag (else 412).`, entityTags),
@@ -356,6 +438,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       requestBody: jsonBody(`${name}Patch`),
       responses: {
         200: jsonResponse(`The updated ${noun}.`, ref(name), { etag }),
+        ...write.responses,
         ...problemResponses([
           problems.validation,
           problems.notFound(noun),
@@ -375,12 +458,14 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         summary: `Remove ${a}`,
         description: `Deletes the ${noun}; with If-Match, only if nobody changed it since.`,
       }),
+      security: write.security,
       parameters: [
         idParameter,
         headerParameter('If-Match', `Delete only if the ${noun} still has this ETag (else 412).`, entityTags),
       ],
       responses: {
         204: { description: `The ${noun} was removed.`, headers: { 'x-request-id': requestIdHeader } },
+        ...write.responses,
         ...problemResponses([
           problems.validation,
           problems.notFound(noun),
@@ -400,7 +485,7 @@ export type ResourceOperations = ReturnType<typeof resourceOperations>;
 /** A resource in the document: its description, its routes and its schemas (lib/openapi/document.ts lists them). */
 export interface ResourceApi {
   resource: ResourceDoc;
-  paths(referencedBy: ResourceDoc[]): Record<string, Record<string, unknown>>;
+  paths(referencedBy: ResourceDoc[], auth?: ApiAuth): Record<string, Record<string, unknown>>;
   schemas(): Record<string, JsonSchema>;
 }
 
@@ -416,8 +501,8 @@ export function resourceApi(
 ): ResourceApi {
   return {
     resource,
-    paths(referencedBy) {
-      const operations = resourceOperations(resource, referencedBy);
+    paths(referencedBy, auth) {
+      const operations = resourceOperations(resource, referencedBy, auth);
       return {
         [`/${resource.plural}`]: { get: operations.list(), post: operations.create() },
         [`/${resource.plural}/{id}`]: {

@@ -26,6 +26,7 @@ import { type ApiProcess, startApi } from '../../test/support/api-process.js';
 import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
+import { observabilityCosts } from './observability.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -731,6 +732,8 @@ async function main() {
   await warmLatency(db);
   await scale(db);
   await httpThroughput(db);
+  // Section 6, the cost of metrics and tracing: its own module (README, Operating it).
+  rows.push(...(await observabilityCosts({ databaseUrl: db.small, quick, instructions })));
   const { closeDatabase } = await import('../../lib/db/index.js');
   await closeDatabase();
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type ApiProcess, startApi } from '../../test/support/api-process.js';
+import { type ApiProcess, authorizationFor, startApi } from '../../test/support/api-process.js';
 import { freePort, type LocalDatabase, removeCluster, startLocalDatabase } from '../local-db.js';
 
 export interface Stack {
@@ -145,7 +145,8 @@ export async function call(
   try {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      // The writes need the local token npm start checks (startApi made it).
+      headers: { ...authorizationFor(baseUrl), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });

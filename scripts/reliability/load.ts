@@ -11,6 +11,7 @@
  */
 // @ts-expect-error autocannon ships no types; the few options used are typed below.
 import autocannon from 'autocannon';
+import { authorizationFor } from '../../test/support/api-process.js';
 import {
   type CatState,
   catsInDatabase,
@@ -54,7 +55,7 @@ const staleReads: string[] = [];
 let sequence = 0;
 let cycles = 0;
 
-const json = { 'content-type': 'application/json' };
+const json: Record<string, string> = { 'content-type': 'application/json' };
 const breeds = ['bengal', 'tabby', 'siamese', 'sphynx', 'persian'];
 
 /** A request of route `route` that expects `expected`; falls back to a list when the cycle has no cat. */
@@ -66,7 +67,8 @@ function step(route: string, expected: number, build: (context: Context) => Req 
       context.route = isFallback ? 'GET /cats?limit=1' : route;
       context.expected = isFallback ? 200 : expected;
       context.sentAt = performance.now();
-      return { ...req, headers: {}, body: undefined, ...built };
+      // Every request carries the token (json holds it once the API runs): npm start checks it on writes.
+      return { ...req, headers: { authorization: json.authorization ?? '' }, body: undefined, ...built };
     },
   };
 }
@@ -188,6 +190,7 @@ async function main(): Promise<number> {
       OFFLINE_IDLE_LAMBDA_SECONDS: String(idleContainerSeconds),
     },
   });
+  Object.assign(json, authorizationFor(stack.baseUrl));
   try {
     console.log(`Load: ${requests} requests at concurrency ${connections} on ${stack.baseUrl}`);
     let done = false;

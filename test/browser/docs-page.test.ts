@@ -47,7 +47,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 }, 60000);
 
-it('loads without console errors, shows every route, and creates a cat from the page', async () => {
+it('loads without console errors, shows every route, and creates a cat from the page once authorized with a local token', async () => {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('console', (message) => {
@@ -75,20 +75,40 @@ it('loads without console errors, shows every route, and creates a cat from the 
     expect(await page.locator(`.opblock-summary-path[data-path="${path}"]`).count()).toBeGreaterThan(0);
   }
 
-  // "Try it out" on POST /cats with a body typed into the page.
+  // "Try it out" on POST /cats with a body typed into the page: refused
+  // (401) until a token is given with "Authorize", then created.
   const create = page.locator('#operations-cats-createCat');
   await create.locator('.opblock-summary').click();
   await create.locator('.try-out__btn').click();
   const name = `From the docs page ${Date.now()}`;
   await create.locator('textarea.body-param__text').fill(JSON.stringify({ name, price: 1234, breed: 'browser' }));
+  const status = create.locator('.live-responses-table tr.response .response-col_status').first();
   await create.locator('.execute').click();
-  await create.locator('.live-responses-table tr.response .response-col_status').first().waitFor({ timeout: 30000 });
-  expect(
-    (await create.locator('.live-responses-table tr.response .response-col_status').first().innerText()).trim(),
-  ).toBe('201');
+  await status.waitFor({ timeout: 30000 });
+  expect((await status.innerText()).trim()).toBe('401');
+
+  await page.locator('.scheme-container button.authorize').click();
+  const dialog = page.locator('.dialog-ux');
+  await dialog.locator('.auth-container input').first().fill(api.token);
+  await dialog.locator('.auth-btn-wrapper button.authorize').click();
+  await dialog.locator('button.btn-done').click();
+  await create.locator('.btn-clear').click();
+  await create.locator('.execute').click();
+  // The 401 row is replaced by the new answer's.
+  const deadline = Date.now() + 30000;
+  let shown = '';
+  while (Date.now() < deadline) {
+    shown = (await status.innerText()).trim();
+    if (shown !== '401') break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  expect(shown).toBe('201');
 
   const listed = await request(api.baseUrl, 'GET', '/cats?breed=browser');
   expect(listed.body.items).toEqual([expect.objectContaining({ name, price: 1234 })]);
-  expect(errors).toEqual([]);
+  // The browser reports the deliberate 401 (before "Authorize") in the console; nothing else.
+  const unauthorized = /status of 401 \(Unauthorized\)/;
+  expect(errors.filter((error) => unauthorized.test(error))).toHaveLength(1);
+  expect(errors.filter((error) => !unauthorized.test(error))).toEqual([]);
   expect(outside).toEqual([]);
 }, 120000);

@@ -87,8 +87,10 @@ export async function packageService(stage: string, params: Record<string, strin
     handler,
     ...(database ? { database } : {}),
     routes: events.flatMap((event) => {
-      const route = (event as { httpApi?: unknown }).httpApi;
-      return typeof route === 'string' ? [route] : [];
+      // A string in serverless.yml; an object once serverless-per-function.cjs has given it an authorizer.
+      const route = (event as { httpApi?: string | { method?: string; path: string } }).httpApi;
+      if (typeof route === 'string') return [route];
+      return route ? [route.method ? `${route.method.toUpperCase()} ${route.path}` : route.path] : [];
     }),
   }));
   return { template: JSON.parse(text) as Template, text, dir, functions };

@@ -71,7 +71,14 @@ function container(env: Record<string, string>): {
   child: ChildProcessWithoutNullStreams;
 } {
   const child = spawn(process.execPath, [runner, bundle, JSON.stringify(httpEvent('get-cat', { id: 2147483000 }))], {
-    env: { PATH: process.env.PATH ?? '', AWS_LAMBDA_FUNCTION_NAME: 'get-cat', POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      AWS_LAMBDA_FUNCTION_NAME: 'get-cat',
+      // Only the replies on stdout: no log or metrics lines.
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...env,
+    },
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {

@@ -3,14 +3,21 @@
  * data folder of the test's own, and talks to it over HTTP.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/local-db.js';
+import { type LocalTokenOptions, localToken } from '../../scripts/local-issuer.js';
 import { expectMatchesContract, pathTemplate } from './contract.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ApiProcess {
   baseUrl: string;
+  /**
+   * A local token with both scopes, which request() sends to this API
+   * unless the call gives its own Authorization header ('' for none).
+   */
+  token: string;
   child: ChildProcess;
   /** Everything it printed so far, stdout and stderr. */
   output(): string;
@@ -32,6 +39,27 @@ export interface ApiOptions {
   env?: NodeJS.ProcessEnv;
   /** The checkout to run it in (default: this one). */
   cwd?: string;
+  /** Options of `npm start` (`--open`, `--param=authReads=true`). */
+  args?: string[];
+}
+
+// serverless-offline never checks a signature, so any key will do; one of
+// the test's own keeps the data folder as the API under test leaves it.
+let testKey: KeyObject | undefined;
+
+/** A token of the local issuer, as `npm run -s token` makes them (wrong ones too). */
+export function testToken(options: LocalTokenOptions = {}): string {
+  testKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  return localToken(testKey, options);
+}
+
+/** The token request() sends to each API started here. */
+const tokens = new Map<string, string>();
+
+/** The Authorization header for an API started here (none for any other URL). */
+export function authorizationFor(baseUrl: string): Record<string, string> {
+  const token = tokens.get(baseUrl);
+  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
@@ -63,7 +91,7 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...(options.args ?? [])], {
     cwd: options.cwd ?? root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,8 +115,12 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
       ready(); // the caller inspects output() and exited
     });
   });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const token = testToken();
+  tokens.set(baseUrl, token);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl,
+    token,
     child,
     output: () => text,
     exited,
@@ -105,14 +137,26 @@ export interface HttpReply {
   body: any;
 }
 
-/** An HTTP request whose reply body is parsed as JSON when there is one. */
+/**
+ * An HTTP request whose reply body is parsed as JSON when there is one. It
+ * carries the API's token (startApi) unless `headers` has an Authorization
+ * header of its own; an empty one sends none.
+ */
 export async function request(
   baseUrl: string,
   method: string,
   path: string,
   body?: unknown,
-  headers: Record<string, string> = {},
+  given: Record<string, string> = {},
 ): Promise<HttpReply> {
+  const headers = { ...given };
+  const authorization = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+  if (authorization === undefined) {
+    const token = tokens.get(baseUrl);
+    if (token) headers.authorization = `Bearer ${token}`;
+  } else if (headers[authorization] === '') {
+    delete headers[authorization];
+  }
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);

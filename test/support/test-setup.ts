@@ -59,4 +59,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.CATS_TEST_SERVER_URL = state.serverUrl;
   process.env.CATS_TEST_EXTERNAL = state.external ? '1' : '';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  // No metrics (EMF) lines on the test output; test/integration/metrics.test.ts turns them on.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 }

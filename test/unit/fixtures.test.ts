@@ -25,6 +25,26 @@ describe('event fixtures', () => {
     expect({ ...match?.groups }).toEqual({ ...event.pathParameters });
   });
 
+  it.each(fixtureNames())(
+    '%s carries the claims of an accepted write token exactly when its route is a write',
+    (name) => {
+      const event = fixture(name) as {
+        routeKey: string;
+        requestContext: { authorizer?: { jwt?: { claims?: Record<string, unknown>; scopes?: string[] } } };
+      };
+      const write = !/^(GET|HEAD) /.test(event.routeKey);
+      const jwt = event.requestContext.authorizer?.jwt;
+      if (!write) {
+        expect(jwt).toBeUndefined();
+        return;
+      }
+      expect(jwt?.scopes).toContain('cats/write');
+      // API Gateway passes every claim as a string.
+      for (const value of Object.values(jwt?.claims ?? {})) expect(typeof value).toBe('string');
+      expect(jwt?.claims).toMatchObject({ sub: expect.any(String), client_id: expect.any(String) });
+    },
+  );
+
   it('tells which fixtures exist when one is missing', () => {
     expect(() => fixture('no-such-event')).toThrow(
       /no event fixture test\/events\/no-such-event\.json \(there are: .*get-cat/,

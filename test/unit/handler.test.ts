@@ -62,6 +62,43 @@ describe('httpRoute', () => {
     }
   });
 
+  it("records the caller (the token's sub and client_id that the authorizer passed) in the request line", async () => {
+    const logged = jest.spyOn(logger, 'info').mockImplementation(() => {});
+    try {
+      await call(
+        httpRoute(async () => ({ status: 204 })),
+        httpEvent('delete-cat'),
+      );
+      expect(logged).toHaveBeenCalledWith(
+        'request',
+        expect.objectContaining({ sub: '4hq1example0client0id0abcd', clientId: '4hq1example0client0id0abcd' }),
+      );
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('records no caller on a public route, even when the request carries a token', async () => {
+    const logged = jest.spyOn(logger, 'info').mockImplementation(() => {});
+    try {
+      // API Gateway checks no token on a route without the authorizer and passes no claims.
+      const event = httpEvent('get-cat', {
+        headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.' },
+      });
+      await call(
+        httpRoute(async () => ({ status: 200, body: {} })),
+        event,
+        { contract: false },
+      );
+      const fields = logged.mock.calls[0]?.[1] as Record<string, unknown>;
+      expect(fields.sub).toBeUndefined();
+      expect(fields.clientId).toBeUndefined();
+      expect(JSON.stringify(fields)).not.toContain('mallory');
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
   it('answers an unexpected error with a generic 500 and logs it in full on the server only', async () => {
     const logged = jest.spyOn(logger, 'error').mockImplementation(() => {});
     try {

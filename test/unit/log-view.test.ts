@@ -15,6 +15,25 @@ describe("npm start's log view", () => {
     expect(formatLogLine(line)).toBe('20:07:58 GET /cats/1 -> 200 in 4 ms  [abc]');
   });
 
+  it('names the caller of a request that carried an accepted token', () => {
+    const entry = {
+      level: 'INFO',
+      message: 'request',
+      timestamp: '2026-11-23T20:07:58.271Z',
+      requestId: 'abc',
+      route: 'POST /cats',
+      path: '/cats',
+      status: 201,
+      durationMs: 4,
+    };
+    expect(formatLogLine(JSON.stringify({ ...entry, sub: 'local-developer', clientId: 'local-developer' }))).toBe(
+      '20:07:58 POST /cats -> 201 in 4 ms  [abc]  by local-developer',
+    );
+    expect(formatLogLine(JSON.stringify({ ...entry, sub: 'user-1', clientId: 'app-2' }))).toBe(
+      '20:07:58 POST /cats -> 201 in 4 ms  [abc]  by user-1 (client app-2)',
+    );
+  });
+
   it('shows an error with its level, request id and stack', () => {
     const line = JSON.stringify({
       level: 'ERROR',
@@ -31,5 +50,41 @@ describe("npm start's log view", () => {
     expect(formatLogLine('(λ: getCat) RequestId: 1a2b  Duration: 4.12 ms  Billed Duration: 5 ms')).toBeNull();
     expect(formatLogLine('Server ready: http://localhost:3000 🚀')).toBe('Server ready: http://localhost:3000 🚀');
     expect(formatLogLine('{not json')).toBe('{not json');
+    expect(formatLogLine('Running JWT Authorization function for post /cats (cats)')).toBeNull();
+    expect(formatLogLine('JWT Token validated')).toBeNull();
+    // A refusal's reason stays visible, without the stack serverless-offline prints under it.
+    expect(formatLogLine('JWT Token expired')).toBe('JWT Token expired');
+    expect(formatLogLine('JWT could not be decoded')).toBe('JWT could not be decoded');
+    for (const line of [
+      '× { JWTInvalid: JWTs must use Compact JWS serialization, JWT must be a string',
+      '      at Object.authenticate (file:///x/node_modules/serverless-offline/src/events/http/createJWTAuthScheme.js:39:24)',
+      "    code: 'ERR_JWT_INVALID' }",
+    ]) {
+      expect(formatLogLine(line)).toBeNull();
+    }
+  });
+
+  it('hides the metrics (EMF) lines unless asked, then shows each as one line of route and values', () => {
+    const line = JSON.stringify({
+      _aws: {
+        Timestamp: Date.parse('2026-11-23T20:07:58.271Z'),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'cats-api/dev',
+            Dimensions: [['service', 'route']],
+            Metrics: [
+              { Name: 'Requests', Unit: 'Count' },
+              { Name: 'Latency', Unit: 'Milliseconds' },
+            ],
+          },
+        ],
+      },
+      service: 'cats-api',
+      route: 'GET /cats/{id}',
+      Requests: 1,
+      Latency: 4,
+    });
+    expect(formatLogLine(line)).toBeNull();
+    expect(formatLogLine(line, { metrics: true })).toBe('20:07:58 metrics GET /cats/{id}: Requests 1, Latency 4 ms');
   });
 });

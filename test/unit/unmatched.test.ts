@@ -23,7 +23,7 @@ function catchAllEnvironment(): Record<string, string> {
     service: { getAllFunctions: () => Object.keys(functions), getFunction: (name: string) => functions[name] },
   };
   const plugin = new PerFunction(serverless);
-  plugin.hooks.initialize();
+  plugin.describeRoutes();
   return functions.unmatched.environment ?? {};
 }
 
