@@ -53,7 +53,11 @@ class PerFunction {
       },
     });
     this.hooks = {
-      initialize: () => this.attachAuthorizer(),
+      // Every command (package, deploy, offline, invoke local) starts here.
+      initialize: () => {
+        this.describeRoutes();
+        this.attachAuthorizer();
+      },
       'before:package:compileFunctions': () => this.reserveConnections(),
       'after:package:compileEvents': () => this.addResources(),
     };
@@ -72,6 +76,27 @@ class PerFunction {
       );
     }
     return database;
+  }
+
+  /**
+   * The catch-all function (the one with `httpApi: '*'`, API Gateway's
+   * `$default` route) answers what no route matches: 404, or 405 with `Allow`
+   * when the path is known. It learns the routes from API_ROUTES, the
+   * `METHOD /path` of every other httpApi event, so the list is never written
+   * twice.
+   */
+  describeRoutes() {
+    const routes = [];
+    const catchAll = [];
+    for (const { entry } of this.functions) {
+      for (const event of entry.events ?? []) {
+        if (event.httpApi === undefined) continue;
+        const route = typeof event.httpApi === 'string' ? parseRoute(event.httpApi) : event.httpApi;
+        if (route.path === '*') catchAll.push(entry);
+        else routes.push(`${String(route.method).toUpperCase()} ${route.path}`);
+      }
+    }
+    for (const entry of catchAll) entry.environment = { ...entry.environment, API_ROUTES: routes.join(',') };
   }
 
   /**
@@ -133,7 +158,8 @@ class PerFunction {
     }
     for (const { entry } of this.functions) {
       entry.events = (entry.events ?? []).map((event) => {
-        if (!event.httpApi) return event;
+        // The catch-all ($default, functions/unmatched.ts) stays as it is: public, and '*' has no method.
+        if (!event.httpApi || event.httpApi === '*') return event;
         const route = typeof event.httpApi === 'string' ? parseRoute(event.httpApi) : { ...event.httpApi };
         if (entry.auth === 'public' || route.path === '*' || route.authorizer) return { httpApi: route };
         const method = String(route.method).toUpperCase();

@@ -46,11 +46,13 @@ const page = `<!doctype html>
 
 const init = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, tryItOutEnabled: false });\n`;
 
-const assets: Record<string, { file?: string; text?: string; type: string }> = {
-  'swagger-ui-bundle.js': { file: 'swagger-ui-bundle.js', type: 'text/javascript; charset=utf-8' },
-  'swagger-ui.css': { file: 'swagger-ui.css', type: 'text/css; charset=utf-8' },
-  'init.js': { text: init, type: 'text/javascript; charset=utf-8' },
-};
+// A Map, not an object literal: the asset name comes from the client, and
+// `constructor` or `__proto__` would find Object.prototype's members there.
+const assets = new Map<string, { file?: string; text?: string; type: string }>([
+  ['swagger-ui-bundle.js', { file: 'swagger-ui-bundle.js', type: 'text/javascript; charset=utf-8' }],
+  ['swagger-ui.css', { file: 'swagger-ui.css', type: 'text/css; charset=utf-8' }],
+  ['init.js', { text: init, type: 'text/javascript; charset=utf-8' }],
+]);
 
 // In Lambda the package is in the zip's node_modules (serverless.yml); from
 // the sources or .esbuild, Node's resolution finds the project's.
@@ -67,7 +69,7 @@ export const handler = httpRoute(
     if (name === undefined) {
       return { status: 200, text: page, headers: { 'content-type': 'text/html; charset=utf-8' } };
     }
-    const asset = assets[name];
+    const asset = assets.get(name);
     if (!asset) throw notFoundProblem(`docs asset ${JSON.stringify(name)}`);
     let text = cache.get(name);
     if (text === undefined) {

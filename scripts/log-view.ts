@@ -26,7 +26,7 @@ interface LogLine {
 // serverless-offline prints these for every invocation; our request line says more.
 const offlineChatter = [
   /^\s*\(λ: \w+\) RequestId: /,
-  /^\s*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) \S+ \(λ: \w+\)\s*$/,
+  /^\s*(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD|ANY) \S+ \(λ: \w+\)\s*$/,
   // Its JWT authorizer's lines for an accepted token; a refusal's reason stays.
   /^Running JWT Authorization function for /,
   /^JWT Token validated$/,
@@ -34,6 +34,8 @@ const offlineChatter = [
   /^× \{ JWTInvalid: /,
   /^\s+at Object\.authenticate \(.*createJWTAuthScheme\.js/,
   /^\s+code: 'ERR_JWT_INVALID' \}$/,
+  // The same stack in the form a first `npm start` prints it (a request with no token at all).
+  /^\s+at .*[\\/]node_modules[\\/](jose|@hapi[\\/]hapi)[\\/]/,
 ];
 
 interface MetricsLine {

@@ -4,6 +4,7 @@
  * version the client saw (412 otherwise); `If-None-Match` lets GET answer 304.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { maxInteger } from '../fields.js';
 import { fieldProblem, HttpProblem, problemTypes } from './problem.js';
 import { header } from './request.js';
 
@@ -41,7 +42,12 @@ function preconditionHeader(
 export function ifMatchVersions(event: APIGatewayProxyEventV2): number[] | undefined {
   const condition = preconditionHeader(event, 'if-match');
   if (condition === undefined || condition === '*') return undefined;
-  return condition.filter((tag) => !tag.weak && /^[1-9][0-9]{0,9}$/.test(tag.opaque)).map((tag) => Number(tag.opaque));
+  // A tag that is not a version this API could have issued (a weak one, text,
+  // a number beyond the version column's integer range) matches no row: it
+  // never reaches the database, where an out-of-range integer is an error.
+  return condition
+    .filter((tag) => !tag.weak && /^[1-9][0-9]{0,9}$/.test(tag.opaque) && Number(tag.opaque) <= maxInteger)
+    .map((tag) => Number(tag.opaque));
 }
 
 /** Whether `If-None-Match` matches the current version (weak comparison), so GET may answer 304. */

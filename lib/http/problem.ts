@@ -32,6 +32,7 @@ export const problemTypes = {
   unsupportedMediaType: '/problems/unsupported-media-type',
   payloadTooLarge: '/problems/payload-too-large',
   notFound: '/problems/not-found',
+  methodNotAllowed: '/problems/method-not-allowed',
   preconditionFailed: '/problems/precondition-failed',
   idempotencyInFlight: '/problems/idempotency-key-in-use',
   idempotencyKeyReused: '/problems/idempotency-key-reused',

@@ -21,6 +21,25 @@ import {
 /** Every resource of the API; tests take their lists of resources and listings from here. */
 export const resources: ResourceApi[] = [catsApi];
 
+/** The outline of an OpenAPI 3.1 document, enough for a client to tell it from anything else. */
+const openApiDocumentSchema = {
+  type: 'object',
+  description: 'An OpenAPI 3.1 document (the full schema: https://spec.openapis.org/oas/3.1/schema/2022-10-07).',
+  properties: {
+    openapi: { type: 'string', pattern: '^3\\.1\\.[0-9]+$' },
+    info: {
+      type: 'object',
+      properties: { title: { type: 'string' }, version: { type: 'string' } },
+      required: ['title', 'version'],
+    },
+    servers: { type: 'array', items: { type: 'object' } },
+    tags: { type: 'array', items: { type: 'object' } },
+    paths: { type: 'object', additionalProperties: { type: 'object' } },
+    components: { type: 'object' },
+  },
+  required: ['openapi', 'info', 'paths'],
+};
+
 /** `auth`: which routes need a token on the stage serving the document (API_AUTH). */
 export function openApiDocument(auth: ApiAuth = 'writes') {
   return {
@@ -32,9 +51,16 @@ export function openApiDocument(auth: ApiAuth = 'writes') {
         'A small inventory of cats. Errors are RFC 9457 problem documents (application/problem+json). ' +
         'Lists use keyset pagination: pass nextCursor back as cursor. ' +
         (auth === 'open'
-          ? 'This stage checks no token: anyone may change the cats.'
-          : `Writes need a bearer token with the scope cats/write${auth === 'reads-and-writes' ? ', reads one with cats/read' : ''}.`),
+          ? 'This stage checks no token: anyone may change the cats. '
+          : `Writes need a bearer token with the scope cats/write${auth === 'reads-and-writes' ? ', reads one with cats/read' : ''}. `) +
+        'A request no operation here matches is answered as a problem too: 404 for a path the API does not have, ' +
+        '405 with an Allow header listing the methods for a path it has with another method.',
+      contact: { name: 'The Cats API maintainers' },
+      // The project is private and grants no licence; the document says so rather than leave it unsaid.
+      license: { name: 'UNLICENSED: private, all rights reserved' },
     },
+    // Relative: the document is served by the API it describes, on whatever host it was deployed to.
+    servers: [{ url: '/', description: 'The API that serves this document' }],
     tags: [
       { name: 'cats', description: 'The cats of the inventory.' },
       { name: 'tutorial', description: 'The routes of the Flask tutorial this API rebuilds, kept as aliases.' },
@@ -78,7 +104,15 @@ export function openApiDocument(auth: ApiAuth = 'writes') {
           summary: "The page's scripts and styles, served by the API itself (no CDN)",
           description: 'A file of Swagger UI, from the function itself, so the page works offline.',
           tags: ['docs'],
-          parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [
+            {
+              name: 'asset',
+              in: 'path',
+              required: true,
+              description: 'The file: the only ones there are (functions/docs.ts); any other is a 404.',
+              schema: { type: 'string', enum: ['swagger-ui-bundle.js', 'swagger-ui.css', 'init.js'] },
+            },
+          ],
           responses: {
             200: {
               description: 'A script or style sheet.',
@@ -104,7 +138,7 @@ export function openApiDocument(auth: ApiAuth = 'writes') {
             200: {
               description: 'The OpenAPI 3.1 document.',
               headers: { 'x-request-id': requestIdHeader },
-              content: { 'application/json': { schema: { type: 'object' } } },
+              content: { 'application/json': { schema: openApiDocumentSchema } },
             },
             ...problemResponses([problems.internal]),
           },

@@ -79,7 +79,10 @@ export const problems = /* @__PURE__ */ (() =>
       headers: { etag: etagHeader(noun) },
     }),
     payloadTooLarge: { status: 413, description: `The body is larger than ${maxBodyBytes} bytes.` },
-    unsupportedMediaType: { status: 415, description: 'The body is not sent as application/json.' },
+    unsupportedMediaType: {
+      status: 415,
+      description: 'The body is not sent as application/json or application/*+json.',
+    },
     idempotencyKeyReused: {
       status: 422,
       description: 'The Idempotency-Key was used before for a different request.',
@@ -227,15 +230,27 @@ export function headerParameter(name: string, description: string, schema: JsonS
   return { name, in: 'header', required: false, schema, description };
 }
 
+/** `*` or a list of entity tags, as lib/http/conditional.ts reads If-Match and If-None-Match. */
+const entityTags = {
+  type: 'string',
+  pattern: '^(\\*|(W/)?"[\\x21\\x23-\\x7e]*"( *, *(W/)?"[\\x21\\x23-\\x7e]*")*)$',
+};
+
 export const idempotencyKeyParameter = headerParameter(
   'Idempotency-Key',
   'Any unique string (a UUID): a retry with the same key gets the original response instead of creating a second one.',
   { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
 );
 
+// The API takes application/json and any application/<name>+json type
+// (lib/http/request.ts), with parameters such as charset.
 const jsonBody = (schemaName: string) => ({
   required: true,
-  content: { 'application/json': { schema: ref(schemaName) } },
+  description: `JSON, sent as application/json or any application/*+json media type, at most ${maxBodyBytes} bytes.`,
+  content: {
+    'application/json': { schema: ref(schemaName) },
+    'application/*+json': { schema: ref(schemaName) },
+  },
 });
 
 /** The query parameters of a listing, from the schema that validates them. */
@@ -363,7 +378,10 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
         description: `The ${noun} with its ETag; with If-None-Match, 304 while it is unchanged.`,
       }),
       security: read.security,
-      parameters: [idParameter, headerParameter('If-None-Match', `Answer 304 if the ${noun} still has this ETag.`)],
+      parameters: [
+        idParameter,
+        headerParameter('If-None-Match', `Answer 304 if the ${noun} still has this ETag.`, entityTags),
+      ],
       responses: {
         200: jsonResponse(`The ${noun}.`, ref(name), { etag }),
         304: { description: 'Not modified since the ETag in If-None-Match.', headers: { etag } },
@@ -415,7 +433,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       security: write.security,
       parameters: [
         idParameter,
-        headerParameter('If-Match', `Apply only if the ${noun} still has this ETag (else 412).`),
+        headerParameter('If-Match', `Apply only if the ${noun} still has this ETag (else 412).`, entityTags),
       ],
       requestBody: jsonBody(`${name}Patch`),
       responses: {
@@ -443,7 +461,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       security: write.security,
       parameters: [
         idParameter,
-        headerParameter('If-Match', `Delete only if the ${noun} still has this ETag (else 412).`),
+        headerParameter('If-Match', `Delete only if the ${noun} still has this ETag (else 412).`, entityTags),
       ],
       responses: {
         204: { description: `The ${noun} was removed.`, headers: { 'x-request-id': requestIdHeader } },

@@ -30,6 +30,7 @@ import { type ApiProcess, startApi } from '../../test/support/api-process.js';
 import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
+import { countInstructions } from './instructions.js';
 import { observabilityCosts } from './observability.js';
 import { buildReference } from './reference/build.js';
 
@@ -409,38 +410,6 @@ async function coldStarts(db: Databases, bundlePaths: Record<FunctionName, strin
       limit: 0.7,
     });
   }
-}
-
-/** Instructions a fresh `node` retires, counted by valgrind's callgrind, V8 single-threaded, fixed seeds. */
-async function countInstructions(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { stderr } = await (async () => {
-    try {
-      return await run(
-        'valgrind',
-        [
-          '--tool=callgrind',
-          '--callgrind-out-file=/dev/null',
-          process.execPath,
-          '--single-threaded',
-          '--hash-seed=1',
-          '--random-seed=1',
-          ...argv,
-        ],
-        // Valgrind runs node ~50x slower: on a busy machine the 3 s connect
-        // timeout could expire (a 503). A timer that never fires costs no
-        // instruction, so the count is the same.
-        { env: { ...env, DB_CONNECT_TIMEOUT_MS: '60000' }, maxBuffer: 10 * 1024 * 1024 },
-      );
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('valgrind is not installed (apt-get install valgrind), or pass --no-instructions');
-      }
-      throw error;
-    }
-  })();
-  const count = /Collected : (\d+)/.exec(stderr)?.[1];
-  if (!count) throw new Error(`valgrind printed no instruction count: ${stderr.slice(-500)}`);
-  return Number(count);
 }
 
 // ---------------------------------------------------------------- handlers in process

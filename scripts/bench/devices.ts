@@ -1,45 +1,16 @@
-/**
- * `npm run bench:devices`: what each cold-start device buys on the running
- * Node, in CPU instructions (valgrind callgrind, deterministic), with and
- * without it, in one run. Each variant is the same bundle built without one
- * plugin of esbuild-plugins.cjs (or run without one setting); the figure is
- * the instructions a fresh `node` retires to load the bundle and answer one
- * event, with the function's deployed environment.
- */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import pg from 'pg';
 import { functionBuildOptions, root } from '../../test/support/bundle.js';
 import { httpEvent } from '../../test/support/lambda.js';
 import { freePort, startLocalDatabase } from '../local-db.js';
+import { countInstructions } from './instructions.js';
 import { buildReference } from './reference/build.js';
 
-const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'cats-devices-'));
 const only = process.argv.slice(2);
-
-async function countInstructions(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { stderr } = await run(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      '--single-threaded',
-      '--hash-seed=1',
-      '--random-seed=1',
-      ...argv,
-    ],
-    { env: { ...env, DB_CONNECT_TIMEOUT_MS: '60000' }, maxBuffer: 10 * 1024 * 1024 },
-  );
-  const count = /Collected : (\d+)/.exec(stderr)?.[1];
-  if (!count) throw new Error(`valgrind printed no instruction count: ${stderr.slice(-1500)}`);
-  return Number(count);
-}
 
 type Plugin = esbuild.Plugin;
 const plugins = functionBuildOptions.plugins as Plugin[];

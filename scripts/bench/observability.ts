@@ -9,16 +9,16 @@
  * Part of `npm run bench`; on its own, with its own embedded PostgreSQL:
  *   node --import tsx scripts/bench/observability.ts [--quick] [--instructions]
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import { sql } from 'kysely';
 import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent } from '../../test/support/lambda.js';
+import { countInstructions } from './instructions.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -92,25 +92,6 @@ function spawnLastLine(argv: string[], env: NodeJS.ProcessEnv, from: 'stdout' | 
   });
 }
 
-async function instructionsOf(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { stderr } = await promisify(execFile)(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      '--single-threaded',
-      '--hash-seed=1',
-      '--random-seed=1',
-      ...argv,
-    ],
-    { env, maxBuffer: 10 * 1024 * 1024 },
-  );
-  const count = /Collected : (\d+)/.exec(stderr)?.[1];
-  if (!count) throw new Error(`valgrind printed no instruction count: ${stderr.slice(-500)}`);
-  return Number(count);
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const percent = (x: number, base: number) => `${x >= base ? '+' : ''}${(((x - base) / base) * 100).toFixed(2)}%`;
 
@@ -178,7 +159,7 @@ export async function observabilityCosts(options: {
       const counts: Record<string, number> = {};
       for (const [name, [bundle, variantEnv]] of Object.entries(variants)) {
         // valgrind runs ~50x slower: the connect timeout must not fire.
-        counts[name] = await instructionsOf([coldScript, bundle, event], {
+        counts[name] = await countInstructions([coldScript, bundle, event], {
           ...variantEnv,
           DB_CONNECT_TIMEOUT_MS: '60000',
         });

@@ -6,9 +6,12 @@
  * and authAudience; no authorizer at all only with authOpen=true.
  */
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { openApiDocument } from '../../lib/openapi/document.js';
 import type { ApiAuth } from '../../lib/openapi/operations.js';
-import { validateTemplate } from './cfn-spec.js';
+import { nagFindings } from './cdk-nag.js';
+import { validateTemplateFile } from './cfn-validate.js';
+import { unexplained } from './cfn-validate-explained.js';
 import {
   activeResources,
   evaluateConditions,
@@ -54,14 +57,26 @@ interface Route {
   scopes?: unknown;
 }
 
+/** The API's routes, without $default: the catch-all's 404/405 are public (checked below). */
 function routes(packaged: Packaged): Route[] {
-  return ofType(activeResources(packaged.template), 'AWS::ApiGatewayV2::Route').map(([, route]) => ({
-    key: route.Properties?.RouteKey as string,
-    type: route.Properties?.AuthorizationType,
-    authorizer: route.Properties?.AuthorizerId,
-    scopes: route.Properties?.AuthorizationScopes,
-  }));
+  return ofType(activeResources(packaged.template), 'AWS::ApiGatewayV2::Route')
+    .map(([, route]) => ({
+      key: route.Properties?.RouteKey as string,
+      type: route.Properties?.AuthorizationType,
+      authorizer: route.Properties?.AuthorizerId,
+      scopes: route.Properties?.AuthorizationScopes,
+    }))
+    .filter((route) => route.key !== '$default');
 }
+
+it('leaves the catch-all ($default: 404 and 405 problems) public on every stage', () => {
+  for (const packaged of [dev, prod, externalReads, open]) {
+    const catchAll = ofType(activeResources(packaged.template), 'AWS::ApiGatewayV2::Route').find(
+      ([, route]) => route.Properties?.RouteKey === '$default',
+    );
+    expect(catchAll?.[1].Properties?.AuthorizerId).toBeUndefined();
+  }
+});
 
 const isRead = (key: string) => /^(GET|HEAD) /.test(key);
 const isDocs = (key: string) => / \/(docs|openapi\.json)\b/.test(key);
@@ -223,6 +238,10 @@ it.each([
   ['prod', () => prod],
   ['dev with an external issuer and authReads=true', () => externalReads],
   ['dev with authOpen=true', () => open],
-])('the %s template uses only resource types, properties and attributes that exist', (_name, packaged) => {
-  expect(validateTemplate(packaged().template)).toEqual([]);
+])('the %s template passes the CloudFormation validator and cdk-nag, but for what is explained', (_name, packaged) => {
+  const file = path.join(packaged().dir, 'cloudformation-template-update-stack.json');
+  const diagnostics = validateTemplateFile(file);
+  expect(diagnostics.filter((d) => d.severity !== 'WARN')).toEqual([]);
+  expect(unexplained(diagnostics)).toEqual([]);
+  expect(nagFindings(file)).toEqual([]);
 });

@@ -2,10 +2,12 @@
  * The CloudFormation template `sls package` produces, checked without an AWS
  * account: what a deploy of each stage (and of each option) would create.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openApiDocument } from '../../lib/openapi/document.js';
-import { validateTemplate } from './cfn-spec.js';
+import { allNagFindings, nagFindings } from './cdk-nag.js';
+import { validateTemplateFile } from './cfn-validate.js';
+import { unexplained } from './cfn-validate-explained.js';
 import { activeResources, ofType, type Packaged, packageService, type Resource, root } from './template.js';
 
 /** Every route of the OpenAPI document, e.g. GET /cats/{id}. */
@@ -17,8 +19,8 @@ const existing = {
   existingDbName: 'cats',
   existingDbUser: 'cats_app',
   existingDbSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cats-db-AbCdEf',
-  existingSubnetIds: 'subnet-0aaa,subnet-0bbb',
-  existingSecurityGroupIds: 'sg-0ccc',
+  existingSubnetIds: 'subnet-0aaa1111bbbb2222c,subnet-0bbb3333cccc4444d',
+  existingSecurityGroupIds: 'sg-0ccc5555dddd6666e',
 };
 
 let dev: Packaged;
@@ -69,12 +71,17 @@ describe.each([
     );
     expect(functions).toEqual(expect.arrayContaining(['ListCats', 'GetCat', 'CreateCat', 'Migrate']));
     const routeKeys = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
-    expect(routeKeys.sort()).toEqual([...documentedRoutes].sort());
+    // Besides the documented routes, $default: the catch-all's 404/405 (functions/unmatched.ts).
+    expect(routeKeys.filter((key) => key !== '$default').sort()).toEqual([...documentedRoutes].sort());
+    expect(routeKeys).toContain('$default');
     expect(routeKeys.sort()).toEqual(
       packaged()
-        .functions.flatMap((fn) => fn.routes)
+        .functions.flatMap((fn) => fn.routes.map((route) => (route === '*' ? '$default' : route)))
         .sort(),
     );
+    const catchAll = packaged().functions.find((fn) => fn.routes.includes('*'));
+    const known = String(functionEnv(resources, catchAll?.id ?? 'none').API_ROUTES).split(',');
+    expect(known.sort()).toEqual([...documentedRoutes].sort());
   });
 
   it('gives the deployed database settings to exactly the functions whose entry has database:', () => {
@@ -341,31 +348,54 @@ it('keeps the example settings in serverless.yml free of credentials', async () 
   expect(config).not.toMatch(/postgres(ql)?:\/\/[^\s]*:[^\s]*@/);
 });
 
-describe('against the CloudFormation resource specification', () => {
-  it.each([
-    ['dev', () => dev],
-    ['prod', () => prod],
-    ['dev with rdsProxy=true', () => proxied],
-    ['dev with an existing database', () => existingDb],
-    ['dev with natGateway=true', () => withNat],
-  ])('the %s template uses only resource types, properties and attributes that exist', (_name, packaged) => {
-    expect(validateTemplate(packaged().template)).toEqual([]);
+const variants: Array<[string, () => Packaged]> = [
+  ['dev', () => dev],
+  ['prod', () => prod],
+  ['dev with rdsProxy=true', () => proxied],
+  ['dev with an existing database', () => existingDb],
+  ['dev with natGateway=true', () => withNat],
+];
+const templateFile = (packaged: Packaged) => path.join(packaged.dir, 'cloudformation-template-update-stack.json');
+
+describe("AWS's CloudFormation validator (@aws/cloudformation-validate)", () => {
+  it.each(variants)('finds no error in the %s template, and only the warnings explained', (_name, packaged) => {
+    const diagnostics = validateTemplateFile(templateFile(packaged()));
+    expect(diagnostics.filter((d) => d.severity !== 'WARN')).toEqual([]);
+    expect(unexplained(diagnostics)).toEqual([]);
   });
 
-  it('finds a misspelt property, a missing required one, an unknown attribute and a dangling Ref', () => {
+  it('finds a misspelt property and a missing required one', async () => {
     const broken = structuredClone(dev.template);
     const db = broken.Resources.Database as Resource;
     db.Properties = { ...db.Properties, StorageEncripted: true };
     delete (broken.Resources.PrivateSubnetA as Resource).Properties?.VpcId;
-    (broken.Resources.Vpc as Resource).Properties = { CidrBlock: { Ref: 'NoSuchThing' } };
-    broken.Outputs = { X: { Value: { 'Fn::GetAtt': ['Database', 'Endpoint.Adress'] } } };
-    expect(validateTemplate(broken)).toEqual(
+    const file = path.join(dev.dir, 'broken.json');
+    await writeFile(file, JSON.stringify(broken));
+    const errors = validateTemplateFile(file).filter((d) => d.severity !== 'WARN');
+    expect(errors).toEqual(
       expect.arrayContaining([
-        'Database: AWS::RDS::DBInstance has no property StorageEncripted',
-        'PrivateSubnetA: required property VpcId is missing',
-        'Vpc.CidrBlock: Ref to unknown NoSuchThing',
-        'Outputs.X.Value: AWS::RDS::DBInstance has no attribute Endpoint.Adress',
+        expect.objectContaining({ entity: 'Database', message: expect.stringContaining('StorageEncripted') }),
+        expect.objectContaining({ entity: 'PrivateSubnetA', message: expect.stringContaining('VpcId') }),
       ]),
+    );
+  });
+});
+
+describe("cdk-nag's AwsSolutions and Serverless rule packs", () => {
+  it.each(variants)('leave no finding in the %s template but those suppressed with a reason', (_name, packaged) => {
+    expect(nagFindings(templateFile(packaged()))).toEqual([]);
+  });
+
+  it('find what they are there to find: an unencrypted database', async () => {
+    const broken = structuredClone(dev.template);
+    (broken.Resources.Database as Resource).Properties = {
+      ...(broken.Resources.Database as Resource).Properties,
+      StorageEncrypted: false,
+    };
+    const file = path.join(dev.dir, 'broken-nag.json');
+    await writeFile(file, JSON.stringify(broken));
+    expect(allNagFindings(file)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ rule: 'AwsSolutions-RDS2', resource: 'Database' })]),
     );
   });
 });

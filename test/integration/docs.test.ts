@@ -33,9 +33,18 @@ it('serves Swagger UI from the package, not from a CDN, and the page loads nothi
   expect(init.body).toContain("url: '/openapi.json'");
 });
 
-it.each(['../package.json', 'index.html', 'swagger-ui-bundle.js.map'])(
-  'answers 404 for %j, which it does not serve',
-  async (asset) => {
-    expectProblem(await call(handler, docsEvent(asset)), 404);
-  },
-);
+it.each([
+  '../package.json',
+  'index.html',
+  'swagger-ui-bundle.js.map',
+  // Names of Object.prototype's members: an asset table that is a plain object finds them.
+  'constructor',
+  '__proto__',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  '__defineGetter__',
+])('answers 404 for %j, which it does not serve', async (asset) => {
+  expectProblem(await call(handler, docsEvent(asset)), 404);
+});

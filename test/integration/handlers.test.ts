@@ -8,7 +8,9 @@ import { handler as deleteCat } from '../../functions/delete-cat.js';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { handler as listCats } from '../../functions/list-cats.js';
 import { handler as updateCat } from '../../functions/update-cat.js';
+import { catListing } from '../../lib/cats/schema.js';
 import { closeDatabase } from '../../lib/db/index.js';
+import { type ListQuery as AnyListQuery, listingOf } from '../../lib/listing.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
 
@@ -274,6 +276,74 @@ describe('GET /cats', () => {
   });
 });
 
+describe('GET /cats with a forged cursor', () => {
+  // Each cursor is bound to the very listing it is sent with, so only the
+  // check of its key against the sort column's type stands between it and a
+  // cast in SQL.
+  const forge = (query: Record<string, string>, key: unknown, id: unknown = 1) => {
+    const listing = listingOf(catListing, {
+      limit: 20,
+      sort: 'id',
+      order: 'asc',
+      ...query,
+    } as unknown as AnyListQuery);
+    const document = { v: 3, s: listing.sort, o: listing.order, f: listing.filter, k: key, i: id };
+    return Buffer.from(JSON.stringify(document)).toString('base64url');
+  };
+
+  it.each<[string, Record<string, string>, unknown, unknown?]>([
+    ['text where the integer id is', { sort: 'id' }, 'abc'],
+    ['an integer beyond the integer column', { sort: 'price' }, '2147483648'],
+    ['an integer below the integer column', { sort: 'price' }, '-2147483649'],
+    ['a huge integer', { sort: 'id' }, '9'.repeat(400)],
+    ['a fraction', { sort: 'price' }, '1.5'],
+    ['an integer with SQL after it', { sort: 'id' }, '1) OR (1=1'],
+    ['a number, not the text PostgreSQL gives', { sort: 'id' }, 5],
+    ['null', { sort: 'id' }, null],
+    ['a NUL byte in a name key', { sort: 'name' }, 'a\u0000b'],
+    ['a lone surrogate in a name key', { sort: 'name' }, '\ud800'],
+    ['a name key longer than a name can be', { sort: 'name' }, 'x'.repeat(101)],
+    ['not a timestamp', { sort: 'createdAt' }, 'yesterday'],
+    ['the 30th of February', { sort: 'createdAt' }, '2026-02-30 10:00:00+00'],
+    ['hour 25', { sort: 'createdAt' }, '2026-02-01 25:00:00+00'],
+    ['an offset of 99 hours', { sort: 'createdAt' }, '2026-02-01 10:00:00+99'],
+    ['a timestamp in another format', { sort: 'createdAt', order: 'desc' }, '2026-02-01T10:00:00Z'],
+    ['a valid key but an id beyond the integer column', { sort: 'id' }, '5', 2147483648],
+    ['a valid key but a text id', { sort: 'name' }, 'Tom', 'x'],
+  ])('rejects a cursor holding %s with a 400 naming cursor, before any SQL', async (_label, query, key, id = 1) => {
+    const cursor = forge(query, key, id);
+    const reply = await call(listCats, httpEvent('list-cats', { query: { ...query, cursor } }));
+    expectProblem(reply, 400, 'cursor');
+  });
+
+  it('rejects a huge cursor with a 400 naming cursor', async () => {
+    const cursor = forge({ sort: 'name' }, 'x'.repeat(100_000));
+    expectProblem(await call(listCats, httpEvent('list-cats', { query: { sort: 'name', cursor } })), 400, 'cursor');
+  });
+
+  it.each(['name', 'createdAt', 'price'])(
+    'accepts back every cursor it issued for the longest filters and keys there can be (sort=%s)',
+    async (sort) => {
+      const longest = '😺'.repeat(100);
+      await addCat({ name: longest, breed: longest, price: 2147483647 });
+      await addCat({ name: longest, breed: longest, price: 2147483647 });
+      for (const order of ['asc', 'desc']) {
+        const query = { breed: longest, name: longest, sort, order, limit: '1' };
+        const first = await call(listCats, httpEvent('list-cats', { query }));
+        expect(first.status).toBe(200);
+        expect(first.body.nextCursor).toEqual(expect.any(String));
+        const second = await call(
+          listCats,
+          httpEvent('list-cats', { query: { ...query, cursor: first.body.nextCursor } }),
+        );
+        expect(second.status).toBe(200);
+        expect(second.body.items).toHaveLength(1);
+        expect(second.body.items[0].id).not.toBe(first.body.items[0].id);
+      }
+    },
+  );
+});
+
 describe('GET /cats sorted and filtered', () => {
   /** Every page of a listing, following nextCursor. */
   async function allPages(query: Record<string, string>) {
@@ -519,6 +589,18 @@ describe('conditional requests (ETag, If-Match, If-None-Match)', () => {
       expectProblem(reply, 412);
     }
   });
+
+  it.each(['"2147483648"', '"9999999999"', '"99999999999999999999"', '"1", "4294967296"'])(
+    'treats If-Match %s, beyond any version there can be, as not matching: 412 and nothing changed, never a 500',
+    async (ifMatch) => {
+      const cat = await addCat();
+      const headers = { 'if-match': ifMatch };
+      await call(updateCat, httpEvent('update-cat', { id: cat.id, body: { price: 2 } }));
+      expectProblem(await call(updateCat, httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers })), 412);
+      expectProblem(await call(deleteCat, httpEvent('delete-cat', { id: cat.id, headers })), 412);
+      expect((await call(getCat, httpEvent('get-cat', { id: cat.id }))).body).toMatchObject({ price: 2, version: 2 });
+    },
+  );
 
   it('answers 404, not 412, for a conditional write to a cat that does not exist', async () => {
     const reply = await call(deleteCat, httpEvent('delete-cat', { id: 2147483645, headers: { 'if-match': '"1"' } }));

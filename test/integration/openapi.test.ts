@@ -40,3 +40,36 @@ it('describes the request body limits the validators enforce', async () => {
     },
   });
 });
+
+it('describes what the API enforces: Idempotency-Key, JSON media types, integer parameters', async () => {
+  const document = (await call(handler, event())).body;
+  const operations = Object.values(document.paths as Record<string, Record<string, any>>).flatMap((path) =>
+    Object.values(path),
+  );
+  const create = document.paths['/cats'].post;
+  expect(create.parameters.find((p: { name: string }) => p.name === 'Idempotency-Key').schema).toEqual({
+    type: 'string',
+    minLength: 1,
+    maxLength: 255,
+    pattern: '^[\\x21-\\x7e]+$',
+  });
+  for (const operation of operations.filter((o) => o.requestBody)) {
+    expect(Object.keys(operation.requestBody.content).sort()).toEqual(['application/*+json', 'application/json']);
+  }
+  const list = document.paths['/cats'].get.parameters as Array<{ name: string; schema: { type: string } }>;
+  for (const name of ['limit', 'minPrice', 'maxPrice']) {
+    expect(list.find((p) => p.name === name)?.schema.type).toBe('integer');
+  }
+  expect(document.paths['/cats/{id}'].get.parameters[0].schema.type).toBe('integer');
+  for (const operation of operations) expect(operation.description).toEqual(expect.any(String));
+  expect(document.components.schemas.FieldError.properties.in).toEqual({
+    type: 'string',
+    enum: ['body', 'query', 'path', 'header'],
+  });
+  expect(document.paths['/openapi.json'].get.responses[200].content['application/json'].schema).toMatchObject({
+    required: ['openapi', 'info', 'paths'],
+  });
+  expect(document.paths['/docs/{asset}'].get.responses[404].description).toBe('No such asset.');
+  expect(document.servers).toEqual([expect.objectContaining({ url: '/' })]);
+  expect(document.info).toMatchObject({ license: { name: expect.any(String) }, contact: { name: expect.any(String) } });
+});

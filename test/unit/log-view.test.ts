@@ -94,6 +94,10 @@ describe("npm start's log view", () => {
       '× { JWTInvalid: JWTs must use Compact JWS serialization, JWT must be a string',
       '      at Object.authenticate (file:///x/node_modules/serverless-offline/src/events/http/createJWTAuthScheme.js:39:24)',
       "    code: 'ERR_JWT_INVALID' }",
+      '      at decodeJwt (file:///x/node_modules/jose/dist/node/esm/util/decode_jwt.js:7:15)',
+      '      at exports.Manager.execute (/x/node_modules/@hapi/hapi/lib/toolkit.js:51:36)',
+      '      at async Request._execute (/x/node_modules/@hapi/hapi/lib/request.js:294:9)',
+      'ANY /nope (λ: unmatched)',
     ]) {
       expect(formatLogLine(line)).toBeNull();
     }

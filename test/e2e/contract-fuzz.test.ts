@@ -1,0 +1,383 @@
+/**
+ * Fuzzing driven by the OpenAPI document, over HTTP against `npm start`:
+ * every operation of the document, with path, query, header and body values
+ * generated from its own schemas (valid ones) and hostile extras (forged and
+ * truncated cursors, prototype names, NUL bytes, huge numbers, odd content
+ * types and header values), plus methods and paths no operation has. For each
+ * response: never a 5xx; every 4xx is problem+json whose status matches; every
+ * response of a documented operation is what the document says (status,
+ * headers, body schema; test/support/contract.ts); a rejected request changes
+ * no row; and a request made only of valid values succeeds.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import pg from 'pg';
+import { openApiDocument } from '../../lib/openapi/document.js';
+import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
+import { type ApiProcess, authorizationFor, startApi } from '../support/api-process.js';
+import { expectMatchesContract, pathTemplate } from '../support/contract.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+
+type Schema = Record<string, any>;
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  schema: Schema;
+}
+interface Operation {
+  method: string;
+  template: string;
+  parameters: Parameter[];
+  body?: Schema;
+}
+
+const document = openApiDocument() as unknown as {
+  paths: Record<
+    string,
+    Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, Schema> } }>
+  >;
+  components: { schemas: Record<string, Schema> };
+};
+const operations: Operation[] = Object.entries(document.paths).flatMap(([template, methods]) =>
+  Object.entries(methods).map(([method, operation]) => ({
+    method: method.toUpperCase(),
+    template,
+    parameters: operation.parameters ?? [],
+    body: operation.requestBody?.content['application/json']?.schema,
+  })),
+);
+const resolve = (schema: Schema): Schema =>
+  schema.$ref ? (document.components.schemas[schema.$ref.split('/').at(-1)] ?? {}) : schema;
+
+/** Valid values of a schema, as JSON. */
+function valid(schema: Schema): fc.Arbitrary<unknown> {
+  const s = resolve(schema);
+  if (s.enum) return fc.constantFrom(...s.enum);
+  if (s.type === 'integer') return fc.integer({ min: s.minimum ?? -2147483648, max: s.maximum ?? 2147483647 });
+  if (s.type === 'string') {
+    if (s.pattern === '^[\\x21-\\x7e]+$') {
+      return fc.string({
+        unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+        minLength: 1,
+        maxLength: s.maxLength ?? 50,
+      });
+    }
+    if (s.format === 'email') return fc.emailAddress();
+    if (s.pattern && s.pattern !== '\\S') return fc.stringMatching(new RegExp(s.pattern));
+    return fc
+      .string({ unit: 'grapheme', minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 100) })
+      .filter((text) => (s.pattern !== '\\S' || /\S/.test(text)) && [...text].length <= (s.maxLength ?? 1000));
+  }
+  if (s.type === 'object') {
+    const properties = Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, valid(v as Schema)]));
+    return fc
+      .record(properties, { requiredKeys: s.required ?? [] })
+      .filter((value) => Object.keys(value).length >= (s.minProperties ?? 0));
+  }
+  return fc.constant(null);
+}
+
+const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const hostileText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 60 }),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    '9'.repeat(40),
+    '-1',
+    '1e9',
+    '0x10',
+    '2147483648',
+    '99999999999999999999',
+    "'; DROP TABLE cats; --",
+    'x'.repeat(2000),
+    '',
+    ' ',
+  ),
+);
+// Cursors: real-looking documents with keys of every wrong kind, truncated and garbage ones.
+const forgedCursor = fc.oneof(
+  fc
+    .record({
+      v: fc.constantFrom(3, 2, '3'),
+      s: fc.constantFrom('id', 'name', 'price', 'createdAt', '__proto__'),
+      o: fc.constantFrom('asc', 'desc', 'up'),
+      f: fc.string({ maxLength: 12 }),
+      k: fc.oneof(
+        hostileText,
+        fc.integer().map(String),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.constant(null),
+      ),
+      i: fc.oneof(fc.integer(), fc.double(), fc.constant('1')),
+    })
+    .map(encodeCursor),
+  fc.base64String({ maxLength: 80 }),
+  hostileText,
+);
+const odd = (schema: Schema, name: string): fc.Arbitrary<string> =>
+  name === 'cursor'
+    ? forgedCursor
+    : fc.oneof(
+        hostileText,
+        valid(schema).map((v) => `${String(v)}x`),
+        fc.double().map(String),
+      );
+const oddHeader = fc.oneof(
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 }),
+  fc.constantFrom('*', '"1"', 'W/"1"', '"1", "2"', '""', '"', ',', '"2147483648"', '"99999999999"', 'x'.repeat(300)),
+);
+const contentTypes = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/merge-patch+json',
+  'application/vnd.cats+json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/jsonx',
+  undefined,
+);
+
+interface Generated {
+  operation: Operation;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body?: string;
+  /** Every value came from the document's schemas (and the path's id is a cat that exists). */
+  allValid: boolean;
+}
+
+let existingId = 1;
+
+function requestFor(operation: Operation): fc.Arbitrary<Generated> {
+  const parameter = (p: Parameter) =>
+    fc.oneof(
+      { weight: 3, arbitrary: valid(p.schema).map((v) => ({ value: String(v), valid: true })) },
+      { weight: 1, arbitrary: odd(p.schema, p.name).map((value) => ({ value, valid: false })) },
+    );
+  const optional = (p: Parameter) =>
+    p.in === 'path' || p.required ? parameter(p) : fc.option(parameter(p), { nil: undefined, freq: 2 });
+  const values = fc.tuple(...operation.parameters.map(optional));
+  const body = operation.body
+    ? fc.oneof(
+        { weight: 3, arbitrary: valid(operation.body).map((v) => ({ text: JSON.stringify(v), valid: true })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .oneof(
+              fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+              fc.string({ unit: 'binary', maxLength: 100 }),
+              fc.constantFrom('{"__proto__":{"name":"x"}}', '{"constructor":1}', '[', '"\\u0000"', '{}', 'null'),
+            )
+            .map((text) => ({ text, valid: false })),
+        },
+      )
+    : fc.constant(undefined);
+  return fc
+    .tuple(values, body, operation.body ? contentTypes : fc.constant(undefined), fc.boolean())
+    .map(([chosen, payload, contentType, useExisting]) => {
+      let path = operation.template;
+      const query: Record<string, string> = {};
+      const headers: Record<string, string> = {};
+      let allValid = payload?.valid ?? true;
+      operation.parameters.forEach((p, index) => {
+        const picked = chosen[index];
+        if (!picked) return;
+        let value = picked.value;
+        if (p.in === 'path' && p.name === 'id' && picked.valid && useExisting) value = String(existingId);
+        else if (p.in === 'path' && p.name === 'id' && picked.valid) allValid = false; // may not exist: 404
+        if (!picked.valid) allValid = false;
+        // An empty segment is another route (/cats/ is /cats under npm start), not this operation.
+        if (p.in === 'path') path = path.replace(`{${p.name}}`, encodeURIComponent(value.toWellFormed()) || '%20');
+        else if (p.in === 'query') query[p.name] = value;
+        else if (/^[\x20-\x7e]*$/.test(value)) headers[p.name.toLowerCase()] = value;
+        else allValid = false;
+      });
+      // Conditional headers make a valid request legitimately fail (304, 412); a cursor must be one we issued.
+      if (headers['if-match'] !== undefined || headers['if-none-match'] !== undefined || query.cursor !== undefined) {
+        allValid = false;
+      }
+      if (
+        query.minPrice !== undefined &&
+        query.maxPrice !== undefined &&
+        Number(query.minPrice) > Number(query.maxPrice)
+      ) {
+        allValid = false;
+      }
+      if (payload) {
+        if (contentType === undefined || !/^application\/([\w.-]+\+)?json\s*(;|$)/.test(contentType)) allValid = false;
+        if (contentType !== undefined) headers['content-type'] = contentType;
+      }
+      return { operation, path, query, headers, body: payload?.text, allValid };
+    })
+    .chain((generated) =>
+      // Now and then a header the operation does not list, with an odd value.
+      fc
+        .option(fc.tuple(fc.constantFrom('if-match', 'if-none-match', 'idempotency-key'), oddHeader), { freq: 5 })
+        .map((extra) => {
+          if (!extra) return generated;
+          return { ...generated, headers: { ...generated.headers, [extra[0]]: extra[1] }, allValid: false };
+        }),
+    );
+}
+
+// Methods and paths no operation has: the catch-all's 404 and 405.
+const unmatched: fc.Arbitrary<Generated> = fc
+  .tuple(
+    fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
+    fc.oneof(
+      fc.constantFrom(
+        '/cats',
+        '/cats/1',
+        '/',
+        '/add',
+        '/edit/1',
+        '/remove/1',
+        '/openapi.json',
+        '/docs',
+        '/docs/init.js',
+      ),
+      fc.constantFrom('/nope', '/__proto__', '/constructor', '/cats/1/toys', '/cats/%00', '/docs/a/b', '/toString'),
+      // No trailing slash: serverless-offline strips it, API Gateway does not, so the answers differ.
+      fc.webPath().filter((p) => p.startsWith('/') && !p.startsWith('//') && !p.endsWith('/')),
+    ),
+  )
+  .map(([method, path]) => ({
+    operation: { method, template: '', parameters: [] },
+    path,
+    query: {},
+    headers: {},
+    allValid: false,
+  }));
+
+const external = process.env.CATS_TEST_EXTERNAL === '1';
+const server = process.env.CATS_TEST_SERVER_URL ?? '';
+let dataDir: string;
+let databaseUrl: string | undefined;
+let api: ApiProcess;
+let database: pg.Client;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'cats-fuzz-'));
+  databaseUrl = external ? await createScratchDatabase(server, 'cats_fuzz_http') : undefined;
+  const embeddedPort = await freePort();
+  api = await startApi({ dataDir, databaseUrl, embeddedPort });
+  database = new pg.Client({
+    connectionString: databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`,
+  });
+  await database.connect();
+}, 180000);
+
+afterAll(async () => {
+  await database?.end();
+  await api?.stop();
+  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+  await removeCluster(join(dataDir, 'postgres'));
+  await rm(dataDir, { recursive: true, force: true });
+}, 60000);
+
+async function tableState(): Promise<string> {
+  const { rows } = await database.query(
+    `SELECT count(*) || ':' || coalesce(md5(string_agg(c::text, ',' ORDER BY id)), '') AS state FROM cats c`,
+  );
+  return rows[0].state;
+}
+
+const runs = Number(process.env.CATS_FUZZ_RUNS ?? 5200);
+
+it(`answers ${runs} generated requests to every operation of the document (and to none) as the document says, never with a 5xx`, async () => {
+  const created = await fetch(`${api.baseUrl}/cats`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
+    body: JSON.stringify({ name: 'Fuzzy', price: 1, breed: 'fuzz' }),
+  });
+  existingId = ((await created.json()) as { id: number }).id;
+  const counts = { requests: 0, documented: 0, unmatched: 0, accepted: 0, rejected: 0, validAccepted: 0 };
+  const arbitrary = fc.oneof(
+    { weight: operations.length * 4, arbitrary: fc.constantFrom(...operations).chain(requestFor) },
+    { weight: 4, arbitrary: unmatched },
+  );
+  await fc.assert(
+    fc.asyncProperty(arbitrary, async (generated) => {
+      const { operation, query, headers, body } = generated;
+      const write = operation.method !== 'GET';
+      const before = write ? await tableState() : '';
+      const search = new URLSearchParams(query).toString();
+      const response = await fetch(`${api.baseUrl}${generated.path}${search ? `?${search}` : ''}`, {
+        method: operation.method,
+        // A client with a token of both scopes: the authorizer's own answers are issue 13's tests.
+        headers: { ...authorizationFor(api.baseUrl), ...headers },
+        ...(body === undefined ? {} : { body }),
+        redirect: 'manual',
+      });
+      const text = await response.text();
+      const responseHeaders = Object.fromEntries(response.headers);
+      const json = /json/.test(responseHeaders['content-type'] ?? '');
+      const reply = {
+        status: response.status,
+        headers: responseHeaders,
+        body: json && text ? JSON.parse(text) : text || undefined,
+      };
+      counts.requests += 1;
+      const what = `${operation.method} ${generated.path}?${search} ${JSON.stringify(headers)} ${String(body).slice(0, 200)}`;
+      if (reply.status >= 500) throw new Error(`${what} answered ${reply.status}: ${text.slice(0, 300)}`);
+      if (reply.status >= 400) {
+        expect(responseHeaders['content-type']).toMatch(/^application\/problem\+json/);
+        expect(reply.body.status).toBe(reply.status);
+        counts.rejected += 1;
+        if (write) expect(await tableState()).toBe(before);
+      } else {
+        counts.accepted += 1;
+      }
+      // A generated "unmatched" request may hit a real route (GET /cats/%00): then it is that operation's.
+      const known = pathTemplate(generated.path.split('?')[0] ?? '');
+      const template =
+        operation.template ||
+        (known && document.paths[known]?.[operation.method.toLowerCase()] !== undefined ? known : '');
+      if (template) {
+        counts.documented += 1;
+        try {
+          expectMatchesContract(operation.method, template, reply);
+        } catch (error) {
+          const seen = `${what}\nanswered ${reply.status} ${JSON.stringify(responseHeaders)} ${text.slice(0, 200)}`;
+          throw new Error(`${(error as Error).message}\n${seen}`);
+        }
+        if (generated.allValid) {
+          if (reply.status >= 400)
+            throw new Error(`${what}, made only of valid values, answered ${reply.status}: ${text.slice(0, 300)}`);
+          counts.validAccepted += 1;
+        }
+        // Keep a cat to point valid ids at.
+        if (operation.method === 'DELETE' && reply.status === 204 && generated.path.endsWith(`/${existingId}`)) {
+          const again = await fetch(`${api.baseUrl}/cats`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
+            body: JSON.stringify({ name: 'Fuzzy', price: 1, breed: 'fuzz' }),
+          });
+          existingId = ((await again.json()) as { id: number }).id;
+        }
+      } else {
+        counts.unmatched += 1;
+        expect([404, 405]).toContain(reply.status);
+        if (reply.status === 405) expect(responseHeaders.allow).toMatch(/^[A-Z]+(, [A-Z]+)*$/);
+      }
+    }),
+    { numRuns: runs },
+  );
+  console.log(`contract fuzz: ${JSON.stringify(counts)}`);
+  expect(counts.requests).toBe(runs);
+  // Both halves of each property were exercised.
+  expect(counts.validAccepted).toBeGreaterThan(runs / 20);
+  expect(counts.rejected).toBeGreaterThan(runs / 20);
+  expect(counts.unmatched).toBeGreaterThan(runs / 50);
+}, 1500000);

@@ -1,0 +1,61 @@
+/**
+ * Third-party linters on the generated OpenAPI document: Spectral's
+ * `spectral:oas` (.spectral.yaml) and Redocly's `recommended` (redocly.yaml,
+ * where each rule turned off says why). Any error or warning fails.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { openApiDocument } from '../../lib/openapi/document.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let folder: string;
+let file: string;
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'cats-openapi-lint-'));
+  file = join(folder, 'openapi.json');
+  await writeFile(file, JSON.stringify(openApiDocument(), null, 2));
+});
+afterAll(() => rm(folder, { recursive: true, force: true }));
+
+/** The command's exit code and standard output, whether it passed or not. */
+async function output(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await run(join(root, 'node_modules/.bin', command), args, { cwd: root });
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string };
+    return { code: failed.code ?? 1, stdout: failed.stdout ?? '' };
+  }
+}
+
+it("passes Spectral's spectral:oas rules with no error, warning or hint", async () => {
+  const result = await output('spectral', [
+    'lint',
+    '--ruleset',
+    join(root, '.spectral.yaml'),
+    '--fail-severity',
+    'hint',
+    '--format',
+    'json',
+    '--output',
+    join(folder, 'spectral.json'),
+    file,
+  ]);
+  const findings = JSON.parse(await readFile(join(folder, 'spectral.json'), 'utf8')) as unknown[];
+  expect(findings).toEqual([]);
+  expect(result.code).toBe(0);
+}, 60000);
+
+it("passes Redocly's recommended rules with no error or warning", async () => {
+  const result = await output('redocly', ['lint', '--config', join(root, 'redocly.yaml'), '--format', 'json', file]);
+  const report = JSON.parse(result.stdout) as { totals: object; problems: unknown[] };
+  expect(report.problems).toEqual([]);
+  expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  expect(result.code).toBe(0);
+}, 60000);
