@@ -36,10 +36,16 @@ const write = (level: Level): Write => {
 /**
  * Structured JSON logs (one object per line), which CloudWatch Logs Insights
  * can query. Level from POWERTOOLS_LOG_LEVEL (or LOG_LEVEL), default INFO.
+ * The request line is not written through here but in the same shape
+ * (lib/metrics.ts, requestMetrics); `writes` tells it whether a level is on.
  */
-export const logger: Record<Level, Write> = {
+export const logger: Record<Level, Write> & { writes(level: Level): boolean } = {
   debug: write('debug'),
   info: write('info'),
   warn: write('warn'),
   error: write('error'),
+  writes: (level) => {
+    powertools();
+    return LogLevelThreshold[level.toUpperCase() as Uppercase<Level>] >= threshold;
+  },
 };

@@ -2,9 +2,11 @@
  * `npm start`'s readable view of the functions' JSON logs: one line per
  * request (`GET /cats/1 -> 200 in 4 ms`), warnings and errors in a sentence
  * with their stack, and serverless-offline's own per-invocation chatter
- * dropped. The metrics lines (CloudWatch Embedded Metric Format, lib/metrics.ts)
- * are hidden unless LOG_METRICS=1 asks for them, then shown in one line each.
- * LOG_FORMAT=json shows everything as it is.
+ * dropped. The request line is also the request's metrics (CloudWatch Embedded
+ * Metric Format, lib/metrics.ts), as are the cold-start and 503 lines: the
+ * metrics are hidden unless LOG_METRICS=1 asks for them, then shown in a
+ * line of their own under the request's. LOG_FORMAT=json shows everything as
+ * it is.
  */
 
 interface LogLine {
@@ -77,15 +79,16 @@ export function formatLogLine(line: string, options: LogViewOptions = {}): strin
   } catch {
     return line;
   }
-  if (isMetrics(entry)) return options.metrics ? formatMetrics(entry) : null;
   const time = entry.timestamp?.slice(11, 19) ?? '';
   if (entry.message === 'request' && entry.path !== undefined) {
     const method = entry.route?.split(' ')[0] ?? '';
     const caller = entry.sub
       ? `  by ${entry.clientId && entry.clientId !== entry.sub ? `${entry.sub} (client ${entry.clientId})` : entry.sub}`
       : '';
-    return `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]${caller}`;
+    const request = `${time} ${method} ${entry.path} -> ${entry.status} in ${entry.durationMs} ms  [${entry.requestId}]${caller}`;
+    return options.metrics && isMetrics(entry) ? `${request}\n${formatMetrics(entry)}` : request;
   }
+  if (isMetrics(entry)) return options.metrics ? formatMetrics(entry) : null;
   const level = entry.level ?? 'INFO';
   const error = entry.error ? `\n${entry.error.stack ?? `${entry.error.name}: ${entry.error.message}`}` : '';
   const request = entry.requestId ? `  [${entry.requestId}]` : '';

@@ -159,7 +159,7 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
   // through and add our own line, with the URL and a first command to try.
   let ready = false;
   const raw = process.env.LOG_FORMAT === 'json';
-  // The metrics (EMF) lines, one more per request: hidden unless asked for.
+  // The metrics (EMF): part of each request line, and a line of their own on a cold start or a 503; hidden unless asked for.
   const showMetrics = process.env.LOG_METRICS === '1' || process.env.LOG_METRICS === 'true';
   const relay = (stream: NodeJS.ReadableStream | null, target: NodeJS.WriteStream) => {
     if (!stream) return;

@@ -7,8 +7,7 @@ import middy from '@middy/core';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger } from '../logger.js';
-import { requestMetrics } from '../metrics.js';
-import { callerOf } from './caller.js';
+import { requestIdOf, requestMetrics } from '../metrics.js';
 import { toProblem } from './errors.js';
 import type { ProblemBody } from './problem.js';
 
@@ -36,45 +35,23 @@ function toResult(
   return { statusCode: status, headers: { 'content-type': contentType, ...headers }, body: JSON.stringify(body) };
 }
 
-function requestIdOf(event: APIGatewayProxyEventV2, context: Context): string {
-  return context.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
-}
-
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 /**
- * One log line per request (request id, route, status, duration, and the
- * token's sub and client_id when the authorizer accepted one) and the
- * request id in an `x-request-id` response header, so a client can quote it.
+ * The request id in an `x-request-id` response header, so a client can quote
+ * it. The request's log line, with the same id, is written with its metrics
+ * as one line (lib/metrics.ts, requestMetrics).
  */
-const requestLog = (): Middleware => {
-  // On the request itself: a WeakMap entry per request cost ~10x more.
-  const startedAt = Symbol('startedAt');
-  type Timed = { [startedAt]?: number };
+const requestId = (): Middleware => {
   const finish: NonNullable<Middleware['after']> = async (request) => {
     const { event, context, response } = request;
-    const requestId = requestIdOf(event, context);
     // Object.assign, not spread: on Node 20 each property added to an object
     // made by spread costs ~1 µs, and the security headers add seven more.
-    if (response) response.headers = Object.assign({}, response.headers, { 'x-request-id': requestId });
-    const caller = callerOf(event);
-    logger.info('request', {
-      requestId,
-      route: event.routeKey,
-      path: event.rawPath,
-      status: response?.statusCode,
-      durationMs: Date.now() - ((request as Timed)[startedAt] ?? Date.now()),
-      sub: caller?.sub,
-      clientId: caller?.clientId,
-    });
+    if (response) {
+      response.headers = Object.assign({}, response.headers, { 'x-request-id': requestIdOf(event, context) });
+    }
   };
-  return {
-    before: async (request) => {
-      (request as Timed)[startedAt] = Date.now();
-    },
-    after: finish,
-    onError: finish,
-  };
+  return { after: finish, onError: finish };
 };
 
 /** Turns any error into an RFC 9457 response; logs in full what the client is not told. */
@@ -136,8 +113,8 @@ export interface RouteOptions {
 
 export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler {
   // middy runs `after` and `onError` hooks in reverse order: the problem
-  // response is built first, then counted, then logged, then given the
-  // security headers.
+  // response is built first, then logged and counted (one line), then given
+  // its request id and the security headers.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(
       securityHeaders({
@@ -151,7 +128,7 @@ export function httpRoute(route: Route, options: RouteOptions = {}): HttpHandler
         strictTransportSecurity: { maxAge: 180 * 24 * 60 * 60, includeSubDomains: false, preload: false },
       }),
     )
-    .use(requestLog())
+    .use(requestId())
     .use(requestMetrics())
     .use(problemResponses())
     .handler(async (event, context) => toResult(await route(event, context)));

@@ -131,8 +131,9 @@ describe('the metrics of a request', () => {
     const first = await output(() => call(getCat, httpEvent('get-cat', { id: 999999 })));
     expect(first.result.status).toBe(404);
     const emfLines = first.lines.filter(isEmf);
-    // A cold start on its own line, then one line for the request.
+    // A cold start on its own line, then one line for the request: its log line and its metrics at once.
     expect(emfLines).toHaveLength(2);
+    expect(first.lines).toHaveLength(2);
     expect(metricsOf(first.lines)).toEqual([
       {
         namespace: 'cats-api/test',
@@ -150,6 +151,7 @@ describe('the metrics of a request', () => {
     expect(latency?.value).toBeGreaterThanOrEqual(0);
 
     const second = await output(() => call(getCat, httpEvent('get-cat', { id: 999999 })));
+    expect(second.lines).toHaveLength(1);
     const names = metricsOf(second.lines).map((m) => m.name);
     expect(names).not.toContain(metricNames.coldStart);
     expect(names).toEqual(['Requests', 'Latency', 'ClientErrors', 'ServerErrors']);
@@ -220,6 +222,43 @@ describe('the metrics of a request', () => {
   });
 });
 
+describe('the request line', () => {
+  it('is one line per request that is both valid EMF and the request log line the queries and the log view read', async () => {
+    delete process.env._X_AMZN_TRACE_ID;
+    const event = httpEvent('update-cat', { id: 999999, body: { price: 1 } });
+    const { result, lines } = await output(() => call(updateCat, event));
+    expect(result.status).toBe(404);
+    // Exactly one line, not a log line and a metrics line.
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    // Powertools Logger's shape and the request's fields (serverless-observability.cjs filters
+    // message = "request" and reads route, path, status, durationMs, requestId, xray_trace_id) ...
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'request',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      service: 'cats-api',
+      sampling_rate: 0,
+      requestId: result.headers['x-request-id'],
+      route: 'PATCH /cats/{id}',
+      path: '/cats/999999',
+      status: 404,
+      durationMs: expect.any(Number),
+      sub: '4hq1example0client0id0abcd',
+      clientId: '4hq1example0client0id0abcd',
+    });
+    expect(line).not.toHaveProperty('xray_trace_id');
+    // ... and the EMF document, checked as CloudWatch reads it.
+    expect(metricsOf(lines)).toEqual([
+      requestMetric(metricNames.requests, 'Count', 'PATCH /cats/{id}'),
+      requestMetric(metricNames.latency, 'Milliseconds', 'PATCH /cats/{id}', line?.durationMs),
+      requestMetric(metricNames.clientErrors, 'Count', 'PATCH /cats/{id}', 1),
+      requestMetric(metricNames.serverErrors, 'Count', 'PATCH /cats/{id}', 0),
+    ]);
+    expect((line as unknown as Emf)._aws.Timestamp).toBe(Date.parse(line?.timestamp as string));
+  });
+});
+
 describe('the trace id', () => {
   it('is in the request log line next to the request id, from the trace header Lambda sets', async () => {
     process.env._X_AMZN_TRACE_ID = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
@@ -229,7 +268,15 @@ describe('the trace id', () => {
       expect.objectContaining({
         requestId: expect.stringMatching(/^test-request-/),
         xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+        Requests: 1,
       }),
     ]);
+    expect(lines).toHaveLength(1);
+    expect(request.every(isEmf)).toBe(true);
+
+    // Lambda sets a new header for each invocation.
+    process.env._X_AMZN_TRACE_ID = 'Root=1-6759e988-0d862e3fe1be46a994272794;Parent=63995c3f42cd8ad8;Sampled=0';
+    const next = await output(() => call(getCat, httpEvent('get-cat', { id: 999999 })));
+    expect(next.lines).toEqual([expect.objectContaining({ xray_trace_id: '1-6759e988-0d862e3fe1be46a994272794' })]);
   });
 });

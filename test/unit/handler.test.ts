@@ -5,7 +5,37 @@ import { logger } from '../../lib/logger.js';
 import { expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
 
+const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;
+// The request line is an INFO line (with metrics off, as here, only a log
+// line, which follows the level); the logger reads the level once.
+process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+afterAll(() => {
+  if (savedLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+  else process.env.POWERTOOLS_LOG_LEVEL = savedLevel;
+});
+
+/** What the handlers write to stdout during a test, as lines. */
+let written: string[] = [];
+const requestLines = () =>
+  written
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.message === 'request');
+
 describe('httpRoute', () => {
+  beforeEach(() => {
+    written = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    });
+    // Powertools' own lines (the 500s' errors) are asserted where they matter.
+    jest.spyOn(logger, 'error').mockImplementation(() => {});
+  });
+  afterEach(() => jest.restoreAllMocks());
+
   it('shapes a reply as a JSON API Gateway result', async () => {
     const handler = httpRoute(async () => ({ status: 201, body: { ok: true }, headers: { location: '/x' } }));
     const reply = await call(handler, httpEvent('create-cat'), { contract: false });
@@ -40,68 +70,72 @@ describe('httpRoute', () => {
     expect(failed.headers['x-request-id']).toBe(failed.body.requestId);
   });
 
-  it('logs one line per request with its id, route, status and duration', async () => {
-    const logged = jest.spyOn(logger, 'info').mockImplementation(() => {});
-    try {
-      await call(
-        httpRoute(async () => ({ status: 204 })),
-        httpEvent('delete-cat'),
-      );
-      expect(logged).toHaveBeenCalledTimes(1);
-      expect(logged).toHaveBeenCalledWith(
-        'request',
-        expect.objectContaining({
-          requestId: expect.any(String),
-          route: 'DELETE /cats/{id}',
-          status: 204,
-          durationMs: expect.any(Number),
-        }),
-      );
-    } finally {
-      logged.mockRestore();
-    }
+  it("logs one line per request with its id, route, status and duration, in Powertools Logger's shape", async () => {
+    await call(
+      httpRoute(async () => ({ status: 204 })),
+      httpEvent('delete-cat'),
+    );
+    // One write, one line; with metrics off (as in these tests) a plain log line, without `_aws`.
+    expect(written).toHaveLength(1);
+    expect(requestLines()).toEqual([
+      {
+        level: 'INFO',
+        message: 'request',
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        service: 'cats-api',
+        sampling_rate: 0,
+        requestId: expect.stringMatching(/^test-request-/),
+        route: 'DELETE /cats/{id}',
+        path: expect.stringMatching(/^\/cats\//),
+        status: 204,
+        durationMs: expect.any(Number),
+        sub: '4hq1example0client0id0abcd',
+        clientId: '4hq1example0client0id0abcd',
+      },
+    ]);
   });
 
   it("records the caller (the token's sub and client_id that the authorizer passed) in the request line", async () => {
-    const logged = jest.spyOn(logger, 'info').mockImplementation(() => {});
-    try {
-      await call(
-        httpRoute(async () => ({ status: 204 })),
-        httpEvent('delete-cat'),
-      );
-      expect(logged).toHaveBeenCalledWith(
-        'request',
-        expect.objectContaining({ sub: '4hq1example0client0id0abcd', clientId: '4hq1example0client0id0abcd' }),
-      );
-    } finally {
-      logged.mockRestore();
-    }
+    await call(
+      httpRoute(async () => ({ status: 204 })),
+      httpEvent('delete-cat'),
+    );
+    expect(requestLines()).toEqual([
+      expect.objectContaining({ sub: '4hq1example0client0id0abcd', clientId: '4hq1example0client0id0abcd' }),
+    ]);
   });
 
   it('records no caller on a public route, even when the request carries a token', async () => {
-    const logged = jest.spyOn(logger, 'info').mockImplementation(() => {});
-    try {
-      // API Gateway checks no token on a route without the authorizer and passes no claims.
-      const event = httpEvent('get-cat', {
-        headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.' },
-      });
-      await call(
-        httpRoute(async () => ({ status: 200, body: {} })),
-        event,
-        { contract: false },
-      );
-      const fields = logged.mock.calls[0]?.[1] as Record<string, unknown>;
-      expect(fields.sub).toBeUndefined();
-      expect(fields.clientId).toBeUndefined();
-      expect(JSON.stringify(fields)).not.toContain('mallory');
-    } finally {
-      logged.mockRestore();
-    }
+    // API Gateway checks no token on a route without the authorizer and passes no claims.
+    const event = httpEvent('get-cat', {
+      headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.' },
+    });
+    await call(
+      httpRoute(async () => ({ status: 200, body: {} })),
+      event,
+      { contract: false },
+    );
+    const [line] = requestLines();
+    expect(line).toMatchObject({ route: 'GET /cats/{id}', status: 200 });
+    expect(line?.sub).toBeUndefined();
+    expect(line?.clientId).toBeUndefined();
+    expect(written.join('')).not.toContain('mallory');
+  });
+
+  it('escapes what the client sent (the path) so the line stays one JSON object', async () => {
+    const event = httpEvent('get-cat');
+    event.rawPath = '/cats/"},"status":1,"x":"\n';
+    await call(
+      httpRoute(async () => ({ status: 404, body: {} })),
+      event,
+      { contract: false },
+    );
+    expect(requestLines()).toEqual([expect.objectContaining({ path: event.rawPath, status: 404 })]);
   });
 
   it('answers an unexpected error with a generic 500 and logs it in full on the server only', async () => {
     const logged = jest.spyOn(logger, 'error').mockImplementation(() => {});
-    try {
+    {
       const handler = httpRoute(async () => {
         throw new TypeError('secret internal detail: SELECT * FROM cats');
       });
@@ -116,8 +150,10 @@ describe('httpRoute', () => {
       const fields = logged.mock.calls[0]?.[1] as unknown as { error?: Error } | undefined;
       expect(fields?.error?.message).toContain('secret internal detail');
       expect(fields?.error?.stack).toMatch(/handler\.test\.ts/); // Powertools logs the stack with it
-    } finally {
-      logged.mockRestore();
+      // ... and the request line still says which request it was.
+      expect(requestLines()).toEqual([
+        expect.objectContaining({ requestId: reply.body.requestId, route: 'GET /cats/{id}', status: 500 }),
+      ]);
     }
   });
 });

@@ -34,6 +34,41 @@ describe("npm start's log view", () => {
     );
   });
 
+  it('shows the request line that is also its metrics (EMF) as one request line, and its metrics under it when asked', () => {
+    const line = JSON.stringify({
+      level: 'INFO',
+      message: 'request',
+      timestamp: '2026-11-23T20:07:58.271Z',
+      service: 'cats-api',
+      sampling_rate: 0,
+      xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      requestId: 'abc',
+      route: 'GET /cats/{id}',
+      path: '/cats/1',
+      status: 200,
+      durationMs: 4,
+      _aws: {
+        Timestamp: Date.parse('2026-11-23T20:07:58.271Z'),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'cats-api/dev',
+            Dimensions: [['service', 'route']],
+            Metrics: [
+              { Name: 'Requests', Unit: 'Count' },
+              { Name: 'Latency', Unit: 'Milliseconds' },
+            ],
+          },
+        ],
+      },
+      Requests: 1,
+      Latency: 4,
+    });
+    expect(formatLogLine(line)).toBe('20:07:58 GET /cats/1 -> 200 in 4 ms  [abc]');
+    expect(formatLogLine(line, { metrics: true })).toBe(
+      '20:07:58 GET /cats/1 -> 200 in 4 ms  [abc]\n20:07:58 metrics GET /cats/{id}: Requests 1, Latency 4 ms',
+    );
+  });
+
   it('shows an error with its level, request id and stack', () => {
     const line = JSON.stringify({
       level: 'ERROR',
@@ -68,7 +103,7 @@ describe("npm start's log view", () => {
     }
   });
 
-  it('hides the metrics (EMF) lines unless asked, then shows each as one line of route and values', () => {
+  it('hides the metrics-only (EMF) lines, such as a cold start, unless asked, then shows each as one line', () => {
     const line = JSON.stringify({
       _aws: {
         Timestamp: Date.parse('2026-11-23T20:07:58.271Z'),
