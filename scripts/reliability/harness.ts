@@ -22,6 +22,8 @@ export interface Stack {
   apiConnections(): Promise<number>;
   /** Worker threads (Lambda containers) serverless-offline runs right now. */
   containers(): number;
+  /** CPU seconds the emulator's process (every container) has used so far. */
+  cpuSeconds(): number;
   /** Stops the database: Ctrl-C's fast shutdown, or `pg_ctl stop -m <mode>`. */
   stopDatabase(mode?: 'fast' | 'immediate'): Promise<void>;
   startDatabase(): Promise<void>;
@@ -105,6 +107,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const threads = () => readdirSync(`/proc/${offlinePid()}/task`).length;
   const baselineThreads = threads();
   const containers = () => Math.max(0, threads() - baselineThreads);
+  // CPU seconds (user + system) the emulator's process, all its containers
+  // included, has used so far: /proc/<pid>/stat fields 14 and 15, in clock ticks.
+  const cpuSeconds = () => {
+    const fields = readFileSync(`/proc/${offlinePid()}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
 
   return {
     baseUrl: api.baseUrl,
@@ -113,6 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     admin,
     apiConnections,
     containers,
+    cpuSeconds,
     async stopDatabase(mode) {
       await monitor?.end().catch(() => {});
       monitor = undefined;
