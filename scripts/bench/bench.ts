@@ -31,7 +31,7 @@ import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
 import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
 import { countInstructions } from './instructions.js';
-import { observabilityCosts } from './observability.js';
+import { type CostRow, observabilityCosts } from './observability.js';
 import { buildReference } from './reference/build.js';
 
 const run = promisify(execFile);
@@ -64,13 +64,7 @@ const breeds = [
 
 // ---------------------------------------------------------------- figures
 
-interface Row {
-  section: string;
-  figure: string;
-  value: string;
-  floor: string;
-  ratio?: number;
-  target?: number;
+interface Row extends CostRow {
   /**
    * Over this the run fails: a regression guard, not the target. Where the
    * target is met it is the target (or, for noisy wall-clock rows, a margin
