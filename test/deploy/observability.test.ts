@@ -11,7 +11,7 @@ import path from 'node:path';
 import { metricNames } from '../../lib/metrics.js';
 import { activeResources, ofType, type Packaged, packageService, type Resource, root } from './template.js';
 
-const plugin = createRequire(import.meta.url)('../../serverless-observability.cjs') as {
+const plugin = createRequire(import.meta.url)('../../plugins/serverless-observability.cjs') as {
   metricNames: Record<string, string>;
 };
 

@@ -12,7 +12,7 @@ import { declaredFunctions } from './serverless-config.js';
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const yml = readFileSync(`${root}serverless.yml`, 'utf8');
 const banner = /^\s+js: "(.*)"$/m.exec(yml)?.[1] ?? '';
-const pluginsFile = /^\s+plugins: (\.\/[\w./-]+)$/m.exec(yml)?.[1] ?? './esbuild-plugins.cjs';
+const pluginsFile = /^\s+plugins: (\.\/[\w./-]+)$/m.exec(yml)?.[1] ?? './plugins/esbuild-plugins.cjs';
 const plugins = createRequire(import.meta.url)(`${root}${pluginsFile}`) as esbuild.Plugin[];
 
 export const functionBuildOptions = {

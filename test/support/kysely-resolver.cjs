@@ -9,7 +9,7 @@
  */
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { kyselyStub } = require('../../esbuild-plugins.cjs');
+const { kyselyStub } = require('../../plugins/esbuild-plugins.cjs');
 
 const folder = join(__dirname, '../../node_modules/.cache/cats-kysely-stubs');
 

@@ -11,7 +11,7 @@ import { expectProblem } from '../support/assertions.js';
 import { call, fixture } from '../support/lambda.js';
 import { declaredFunctions } from '../support/serverless-config.js';
 
-const PerFunction = createRequire(import.meta.url)('../../serverless-per-function.cjs');
+const PerFunction = createRequire(import.meta.url)('../../plugins/serverless-per-function.cjs');
 
 /** The environment serverless-per-function.cjs gives the catch-all function, from serverless.yml's routes. */
 function catchAllEnvironment(): Record<string, string> {
