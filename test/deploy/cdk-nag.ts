@@ -1,14 +1,18 @@
 /**
  * cdk-nag's AwsSolutions and Serverless rule packs on a packaged template:
- * the template is loaded into a CDK app with CfnInclude (nothing is
+ * the template, resolved to what CloudFormation would create (cdk-nag does
+ * not evaluate conditions, and would count a flow log that only another
+ * parameter value adds), is loaded into a CDK app with CfnInclude (nothing is
  * synthesized or deployed) and both packs check every resource. A finding
- * ./nag-suppressions.ts lists, with its reason, is suppressed; the rest are
- * returned.
+ * ./nag-suppressions.ts lists, whose reason holds for this template, is
+ * suppressed; the rest are returned.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { type NagSuppression, nagSuppressions } from './nag-suppressions.js';
+import { activeResources, type Resource, resolvedTemplate, type Template } from './template.js';
 
 export interface NagFinding {
   /** e.g. AwsSolutions-IAM5[Resource::*] */
@@ -20,9 +24,11 @@ export interface NagFinding {
 
 /** Every finding of both packs on the template at `templateFile`, none suppressed. */
 export function allNagFindings(templateFile: string): NagFinding[] {
+  const resolvedFile = templateFile.replace(/(\.json)?$/, '.resolved.json');
+  writeFileSync(resolvedFile, JSON.stringify(resolvedTemplate(readTemplate(templateFile))));
   const app = new App();
   const stack = new Stack(app, 'CatsApi');
-  new CfnInclude(stack, 'Template', { templateFile });
+  new CfnInclude(stack, 'Template', { templateFile: resolvedFile });
   const findings: NagFinding[] = [];
   for (const pack of [new AwsSolutionsChecks(app), new ServerlessChecks(app)]) {
     for (const violation of pack.validateScope(stack).violations) {
@@ -38,16 +44,32 @@ export function allNagFindings(templateFile: string): NagFinding[] {
   return findings;
 }
 
-/** Whether `suppression` covers `finding`: the rule (with or without its [finding id]) on one of its resources. */
-export function suppresses(suppression: NagSuppression, finding: NagFinding): boolean {
+function readTemplate(file: string): Template {
+  return JSON.parse(readFileSync(file, 'utf8')) as Template;
+}
+
+/**
+ * Whether `suppression` covers `finding`: the rule (with or without its
+ * [finding id]) on one of its resources, in a template (its active
+ * resources) for which the suppression's reason holds.
+ */
+export function suppresses(
+  suppression: NagSuppression,
+  finding: NagFinding,
+  resources: Record<string, Resource> = {},
+): boolean {
   const rule = finding.rule.replace(/\[.*$/, '');
   return (
     suppression.rules.includes(rule) &&
-    (suppression.resources === undefined || suppression.resources.test(finding.resource))
+    (suppression.resources === undefined || suppression.resources.test(finding.resource)) &&
+    (suppression.holds === undefined || suppression.holds(finding.resource, resources))
   );
 }
 
 /** The findings no suppression covers. */
 export function nagFindings(templateFile: string, suppressions: NagSuppression[] = nagSuppressions): NagFinding[] {
-  return allNagFindings(templateFile).filter((finding) => !suppressions.some((s) => suppresses(s, finding)));
+  const resources = activeResources(readTemplate(templateFile));
+  return allNagFindings(templateFile).filter(
+    (finding) => !suppressions.some((s) => suppresses(s, finding, resources)),
+  );
 }

@@ -1,12 +1,67 @@
 /**
  * The cdk-nag findings (AwsSolutions and Serverless packs) the template keeps,
  * each with its reason (test/deploy/cdk-nag.ts applies them). `resources`:
- * the logical ids it covers; omitted, every resource.
+ * the logical ids it covers; omitted, every resource. `holds`: when the
+ * reason rests on a fact of the template (a disposable database, a VPC with
+ * no way out), the check of that fact on the packaged template's active
+ * resources; the finding is suppressed only where it is true, so a stage or
+ * parameter that makes the reason false gets the finding.
  */
+import type { Resource } from './template.js';
+
+type Resources = Record<string, Resource>;
+
 export interface NagSuppression {
   rules: string[];
   resources?: RegExp;
   reason: string;
+  holds?: (resource: string, resources: Resources) => boolean;
+}
+
+/** A database deleted with its stack (DeletionPolicy Delete): a disposable stage's. */
+const disposableDatabase = (id: string, resources: Resources) => resources[id]?.DeletionPolicy === 'Delete';
+
+/** No internet or NAT gateway, and no security group rule to an address range but the one that matches nothing. */
+function closedNetwork(_id: string, resources: Resources): boolean {
+  const ways = Object.values(resources).filter((r) =>
+    ['AWS::EC2::InternetGateway', 'AWS::EC2::NatGateway', 'AWS::EC2::EgressOnlyInternetGateway'].includes(r.Type),
+  );
+  const rules = Object.values(resources).flatMap((r) => {
+    if (r.Type === 'AWS::EC2::SecurityGroupEgress' || r.Type === 'AWS::EC2::SecurityGroupIngress')
+      return [r.Properties ?? {}];
+    if (r.Type !== 'AWS::EC2::SecurityGroup') return [];
+    const { SecurityGroupEgress = [], SecurityGroupIngress = [] } = (r.Properties ?? {}) as Record<string, unknown[]>;
+    return [...SecurityGroupEgress, ...SecurityGroupIngress] as Record<string, unknown>[];
+  });
+  const open = rules.filter(
+    (rule) => rule.CidrIpv6 !== undefined || (rule.CidrIp !== undefined && rule.CidrIp !== '255.255.255.255/32'),
+  );
+  return ways.length === 0 && open.length === 0;
+}
+
+/** Whether anything but API Gateway may invoke the function, or an event source mapping feeds it. */
+function invokedSynchronouslyOnly(id: string, resources: Resources): boolean {
+  const refersToFunction = (value: unknown) => JSON.stringify(value ?? null).includes(`"${id}"`);
+  return Object.values(resources).every((r) => {
+    if (r.Type === 'AWS::Lambda::EventSourceMapping') return !refersToFunction(r.Properties?.FunctionName);
+    if (r.Type === 'AWS::Events::Rule' || r.Type === 'AWS::Scheduler::Schedule') return !refersToFunction(r.Properties);
+    if (r.Type === 'AWS::Lambda::Permission' && refersToFunction(r.Properties?.FunctionName))
+      return r.Properties?.Principal === 'apigateway.amazonaws.com';
+    return true;
+  });
+}
+
+/** A queue that is a dead-letter target: of a function (DeadLetterConfig) or of another queue (RedrivePolicy). */
+function deadLetterQueue(id: string, resources: Resources): boolean {
+  return Object.values(resources).some((r) => {
+    const target =
+      r.Type === 'AWS::Lambda::Function'
+        ? (r.Properties?.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn
+        : r.Type === 'AWS::SQS::Queue'
+          ? (r.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown } | undefined)?.deadLetterTargetArn
+          : undefined;
+    return JSON.stringify(target ?? null) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+  });
 }
 
 export const nagSuppressions: NagSuppression[] = [
@@ -35,8 +90,10 @@ export const nagSuppressions: NagSuppression[] = [
     rules: ['Serverless-LambdaDLQ'],
     resources: /LambdaFunction$/,
     reason:
-      'Every function is invoked synchronously (API Gateway, and `npm run deploy` invoking migrate): the caller ' +
-      'gets the error, and a dead-letter queue only ever receives failed asynchronous invocations.',
+      'A function invoked only synchronously (by API Gateway, or migrate by `npm run deploy`): the caller gets ' +
+      'the error, and a dead-letter queue only ever receives failed asynchronous invocations. A function with ' +
+      'an asynchronous event gets its queue (plugins/serverless-async-events.cjs).',
+    holds: invokedSynchronouslyOnly,
   },
   {
     rules: ['AwsSolutions-IAM4'],
@@ -63,20 +120,26 @@ export const nagSuppressions: NagSuppression[] = [
     rules: ['AwsSolutions-VPC7'],
     resources: /^Vpc$/,
     reason:
-      'Flow logs cost per GB for a VPC whose only traffic is the functions to the database and Secrets Manager, ' +
-      'all inside security groups that open one port each; worth adding when the VPC carries more (follow-up).',
+      'A VPC with no way to the internet (no internet or NAT gateway, no security group rule to an address ' +
+      'range): its only traffic is the functions to the database and Secrets Manager, inside security groups ' +
+      'that open one port each. Flow logs cost per GB; natGateway=true, vpcFlowLogs=true and prod have them.',
+    holds: closedNetwork,
   },
   {
     rules: ['AwsSolutions-RDS3'],
     resources: /^Database$/,
     reason:
-      'Multi-AZ doubles the instance cost; it is the dbMultiAz parameter (README, Deploying), off by default ' +
-      'for dev stages and turned on per stage by whoever runs production.',
+      "A disposable stage's database (DeletionPolicy Delete, as dev's) runs in one zone, for half the cost; a " +
+      'stage whose database outlives the stack (prod) is Multi-AZ by default (params.prod.dbMultiAz).',
+    holds: (id, resources) => disposableDatabase(id, resources) && resources[id]?.Properties?.MultiAZ === false,
   },
   {
     rules: ['AwsSolutions-RDS10'],
     resources: /^Database$/,
-    reason: 'Deletion protection is on for prod (params.prod.dbDeletionProtection); dev stages are disposable.',
+    reason:
+      "A disposable stage's database (DeletionPolicy Delete, as dev's) needs no deletion protection; prod's " +
+      'has it (params.prod.dbDeletionProtection) and keeps a snapshot.',
+    holds: disposableDatabase,
   },
   {
     rules: ['AwsSolutions-RDS11'],
@@ -84,6 +147,14 @@ export const nagSuppressions: NagSuppression[] = [
     reason:
       'The default port is not reachable from anywhere but the functions (and the proxy) security groups; ' +
       'another port would hide nothing from them and surprise every client.',
+  },
+  {
+    rules: ['Serverless-SQSRedrivePolicy'],
+    resources: /DeadLetterQueue$/,
+    reason:
+      'A dead-letter queue is where failed events end: kept 14 days for a look and a redrive, and alarmed on ' +
+      'from its first message; a dead-letter queue of its own would only move them once more.',
+    holds: deadLetterQueue,
   },
   {
     rules: ['AwsSolutions-SNS3', 'Serverless-SNSRedrivePolicy'],

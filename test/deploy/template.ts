@@ -166,3 +166,27 @@ export function activeResources(template: Template): Record<string, Resource> {
 export function ofType(resources: Record<string, Resource>, type: string): [string, Resource][] {
   return Object.entries(resources).filter(([, resource]) => resource.Type === type);
 }
+
+/**
+ * The template as CloudFormation would create it: only the active resources
+ * and outputs, every Fn::If resolved, no Conditions. Checkers that do not
+ * evaluate conditions (cdk-nag) then judge what a deploy makes, not a
+ * resource another parameter value would add.
+ */
+export function resolvedTemplate(template: Template): Template {
+  const conditions = evaluateConditions(template);
+  const outputs = Object.entries(template.Outputs ?? {}).filter(([, output]) => {
+    const condition = (output as { Condition?: string }).Condition;
+    return condition === undefined || conditions[condition];
+  });
+  const strip = <T extends { Condition?: string }>(item: T): T => {
+    const { Condition: _, ...rest } = resolveIfs(item, conditions) as T;
+    return rest as T;
+  };
+  return {
+    ...template,
+    Conditions: undefined,
+    Resources: Object.fromEntries(Object.entries(activeResources(template)).map(([id, r]) => [id, strip(r)])),
+    Outputs: Object.fromEntries(outputs.map(([id, output]) => [id, strip(output as { Condition?: string })])),
+  } as Template;
+}
