@@ -69,7 +69,5 @@ export function suppresses(
 /** The findings no suppression covers. */
 export function nagFindings(templateFile: string, suppressions: NagSuppression[] = nagSuppressions): NagFinding[] {
   const resources = activeResources(readTemplate(templateFile));
-  return allNagFindings(templateFile).filter(
-    (finding) => !suppressions.some((s) => suppresses(s, finding, resources)),
-  );
+  return allNagFindings(templateFile).filter((finding) => !suppressions.some((s) => suppresses(s, finding, resources)));
 }

@@ -225,7 +225,12 @@ describe.each([
     });
     const groups = ofType(resources, 'AWS::Logs::LogGroup');
     expect(groups.map(([id]) => id).sort()).toEqual(
-      [...packaged().functions.map((fn) => `${fn.id}LogGroup`), 'HttpApiLogGroup'].sort(),
+      [
+        ...packaged().functions.map((fn) => `${fn.id}LogGroup`),
+        'HttpApiLogGroup',
+        // The VPC's flow logs, where the stage has them (prod; test/deploy/production-defaults.test.ts).
+        ...(resources.VpcFlowLog ? ['VpcFlowLogGroup'] : []),
+      ].sort(),
     );
     for (const [id, group] of groups) expect([id, group.Properties?.RetentionInDays]).toEqual([id, expect.any(Number)]);
   });
