@@ -14,6 +14,8 @@
  */
 'use strict';
 
+const { asyncEvents } = require('./serverless-async-events.cjs');
+
 /** The metric names lib/metrics.ts writes (test/deploy/observability.test.ts checks they agree). */
 const metric = {
   requests: 'Requests',
@@ -81,6 +83,7 @@ class Observability {
         name,
         functionId,
         usesDatabase: entry.database?.share !== undefined,
+        isAsync: asyncEvents.isAsync(entry),
         logGroup: template.Resources[logGroupId]?.Properties?.LogGroupName,
         routes: routes.map((route) => (route === '*' ? '$default' : route)),
       };
@@ -221,6 +224,34 @@ class Observability {
         ]),
       ),
     );
+    // Functions with an asynchronous event (a schedule): how they ran, and
+    // what waits in their dead-letter queues (serverless-async-events.cjs).
+    const asyncFunctions = functions.filter((fn) => fn.isAsync);
+    if (asyncFunctions.length > 0) {
+      place(
+        12,
+        6,
+        graph('Asynchronous functions: invocations, errors, failed events waiting (dead-letter queue)', [
+          ...asyncFunctions.flatMap((fn) => [
+            [
+              'AWS/Lambda',
+              'Invocations',
+              'FunctionName',
+              ref(fn.functionId),
+              { stat: 'Sum', label: `${fn.name} runs` },
+            ],
+            ['AWS/Lambda', 'Errors', 'FunctionName', ref(fn.functionId), { stat: 'Sum', label: `${fn.name} errors` }],
+            [
+              'AWS/SQS',
+              'ApproximateNumberOfMessagesVisible',
+              'QueueName',
+              `@@GetAtt:${asyncEvents.deadLetterQueueId(fn.functionId.replace(/LambdaFunction$/, ''))}.QueueName@@`,
+              { stat: 'Maximum', label: `${fn.name} failed events waiting` },
+            ],
+          ]),
+        ]),
+      );
+    }
     place(
       12,
       6,

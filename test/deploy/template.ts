@@ -5,7 +5,7 @@
  * "which resources exist, with which values, for these parameters".
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,9 +51,18 @@ export interface Packaged {
   functions: DeclaredFunction[];
 }
 
-/** `sls package --stage <stage>` with `--param` overrides, as a user would run it. */
-export async function packageService(stage: string, params: Record<string, string> = {}): Promise<Packaged> {
+/**
+ * `sls package --stage <stage>` with `--param` overrides, as a user would run
+ * it; with `config`, that text instead of serverless.yml (a variant, such as
+ * serverless.yml with one more function), from a file next to it.
+ */
+export async function packageService(
+  stage: string,
+  params: Record<string, string> = {},
+  { config }: { config?: string } = {},
+): Promise<Packaged> {
   const dir = await mkdtemp(path.join(tmpdir(), `cats-package-${stage}-`));
+  const configFile = config === undefined ? undefined : `serverless-variant-${path.basename(dir)}.yml`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_OPTIONS: '',
@@ -65,6 +74,10 @@ export async function packageService(stage: string, params: Record<string, strin
   env.AWS_CONFIG_FILE = '/nonexistent';
   const args = [sls, 'package', '--stage', stage, '--package', dir];
   for (const [name, value] of Object.entries(params)) args.push(`--param=${name}=${value}`);
+  if (configFile) {
+    await writeFile(path.join(root, configFile), config as string);
+    args.push('--config', configFile);
+  }
   const running = promisify(execFile)(process.execPath, args, { cwd: root, env, timeout: 120000 });
   running.child.stdin?.end();
   try {
@@ -75,6 +88,7 @@ export async function packageService(stage: string, params: Record<string, strin
     throw new Error(`sls package --stage ${stage} failed:\n${stdout}\n${stderr}`);
   } finally {
     await rm(path.join(root, env.CATS_ESBUILD_WORK_FOLDER as string), { recursive: true, force: true });
+    if (configFile) await rm(path.join(root, configFile), { force: true });
   }
   const text = await readFile(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
   const state = JSON.parse(await readFile(path.join(dir, 'serverless-state.json'), 'utf8')) as {

@@ -1,0 +1,176 @@
+/**
+ * A function with an asynchronous event, declared once (issue 21): serverless.yml
+ * with a nightly job added as docs/adding-a-resource.md shows (a schedule and
+ * the database, like getCat), packaged and checked like the service itself.
+ * Its dead-letter queue, retries, alarm and dashboard row come from
+ * plugins/serverless-async-events.cjs, with no suppression added for it.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { allNagFindings, nagFindings } from './cdk-nag.js';
+import { validateTemplateFile } from './cfn-validate.js';
+import { unexplained } from './cfn-validate-explained.js';
+import { activeResources, ofType, type Packaged, packageService, type Resource, root } from './template.js';
+
+const job = `  nightlyJob:
+    handler: test/fixtures/nightly-job.handler
+    description: Counts the cats every night
+    database: { share: 1 }
+    events:
+      - schedule: rate(1 day)
+`;
+
+let withJob: Packaged;
+let plain: Packaged;
+
+beforeAll(async () => {
+  const config = await readFile(path.join(root, 'serverless.yml'), 'utf8');
+  if (!config.includes('\nfunctions:\n')) throw new Error('serverless.yml has no functions: block');
+  withJob = await packageService('dev', {}, { config: config.replace('\nfunctions:\n', `\nfunctions:\n${job}`) });
+  plain = await packageService('dev');
+}, 300000);
+
+afterAll(async () => {
+  for (const packaged of [withJob, plain]) if (packaged) await rm(packaged.dir, { recursive: true, force: true });
+});
+
+const templateFile = (packaged: Packaged) => path.join(packaged.dir, 'cloudformation-template-update-stack.json');
+const variablesOf = (fn: Resource | undefined) =>
+  (fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+const statements = (role: Resource | undefined) =>
+  ((role?.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Record<string, unknown>[] } }[]).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  );
+const queueArn = { 'Fn::GetAtt': ['NightlyJobDeadLetterQueue', 'Arn'] };
+
+describe('a nightly job declared with a schedule and the database', () => {
+  it('leaves cdk-nag with no finding, under the same suppressions as the service without it', () => {
+    expect(nagFindings(templateFile(withJob))).toEqual([]);
+    // What the job brings is clean by itself: only the queue's own redrive rule is excused, as a dead-letter queue.
+    const jobFindings = allNagFindings(templateFile(withJob)).filter((f) => /^NightlyJob/.test(f.resource));
+    expect(jobFindings.map((f) => `${f.rule} ${f.resource}`)).toEqual([
+      'Serverless-SQSRedrivePolicy NightlyJobDeadLetterQueue',
+    ]);
+  });
+
+  it("passes AWS's CloudFormation validator with no error and only the explained warnings", () => {
+    const diagnostics = validateTemplateFile(templateFile(withJob));
+    expect(diagnostics.filter((d) => d.severity !== 'WARN')).toEqual([]);
+    expect(unexplained(diagnostics)).toEqual([]);
+  });
+
+  it('gets the database settings and a share of the connections, as an HTTP function does', () => {
+    const resources = activeResources(withJob.template);
+    const fn = resources.NightlyJobLambdaFunction as Resource;
+    const variables = variablesOf(fn);
+    expect(Object.keys(variables)).toEqual(expect.arrayContaining(['DB_HOST', 'DB_SECRET_ARN']));
+    expect(fn.Properties?.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(1);
+    // The connection budget is shared, not grown: the job takes part of it.
+    const reserved = (packaged: Packaged) =>
+      ofType(activeResources(packaged.template), 'AWS::Lambda::Function')
+        .filter(([, f]) => variablesOf(f).DB_HOST !== undefined)
+        .reduce((sum, [, f]) => sum + (f.Properties?.ReservedConcurrentExecutions as number), 0);
+    expect(reserved(withJob)).toBeLessThanOrEqual(reserved(plain));
+    expect(resources.NightlyJobThrottlesAlarm).toBeDefined();
+    expect(resources.NightlyJobLogGroup?.Properties?.RetentionInDays).toEqual(expect.any(Number));
+  });
+
+  it('sends the events it failed on, after bounded retries, to an encrypted, TLS-only dead-letter queue', () => {
+    const resources = activeResources(withJob.template);
+    expect(resources.NightlyJobDeadLetterQueue?.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    expect(resources.NightlyJobLambdaFunction?.Properties?.DeadLetterConfig).toEqual({ TargetArn: queueArn });
+    expect(resources.NightlyJobEventInvokeConfig?.Properties).toEqual({
+      FunctionName: { Ref: 'NightlyJobLambdaFunction' },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: queueArn } },
+    });
+    const policy = resources.NightlyJobDeadLetterQueuePolicy?.Properties?.PolicyDocument as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(policy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      ]),
+    );
+  });
+
+  it('bounds the schedule rule delivery too, and lets only that rule put undelivered events in the queue', () => {
+    const resources = activeResources(withJob.template);
+    const rules = ofType(resources, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const [[ruleId, rule]] = rules as [[string, Resource]];
+    expect(rule.Properties?.ScheduleExpression).toBe('rate(1 day)');
+    expect(rule.Properties?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': ['NightlyJobLambdaFunction', 'Arn'] },
+        DeadLetterConfig: { Arn: queueArn },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 3600 },
+      }),
+    ]);
+    const policy = resources.NightlyJobDeadLetterQueuePolicy?.Properties?.PolicyDocument as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(policy.Statement.filter((s) => s.Effect === 'Allow')).toEqual([
+      {
+        Sid: 'UndeliveredEvents',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': [{ 'Fn::GetAtt': [ruleId, 'Arn'] }] } },
+      },
+    ]);
+  });
+
+  it("lets the function's role send to its queue and to no other", () => {
+    const sends = statements(activeResources(withJob.template).IamRoleLambdaExecution).filter((s) =>
+      JSON.stringify(s.Action).includes('sqs:'),
+    );
+    expect(sends).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [queueArn] }]);
+    expect(
+      statements(activeResources(plain.template).IamRoleLambdaExecution).filter((s) =>
+        JSON.stringify(s.Action).includes('sqs:'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('alarms to the alarm topic on the first failed or undeliverable event', () => {
+    const alarm = activeResources(withJob.template).NightlyJobFailedEventsAlarm as Resource;
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    const metrics = ((alarm.Properties?.Metrics ?? []) as { MetricStat?: { Metric: { MetricName: string } } }[])
+      .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))
+      .sort();
+    expect(metrics).toEqual(['ApproximateNumberOfMessagesVisible', 'DeadLetterErrors', 'DestinationDeliveryFailures']);
+  });
+
+  it('has its row on the dashboard, and the service without it has none', () => {
+    const body = (packaged: Packaged) => JSON.stringify(activeResources(packaged.template).Dashboard?.Properties);
+    expect(body(withJob)).toContain('Asynchronous functions');
+    expect(body(withJob)).toContain('nightlyJob failed events waiting');
+    expect(body(withJob)).toContain('{"Fn::GetAtt":["NightlyJobDeadLetterQueue","QueueName"]}');
+    expect(body(plain)).not.toContain('Asynchronous functions');
+  });
+
+  it('gives no queue, retry setting or alarm to the HTTP functions, which their callers answer for', () => {
+    const resources = activeResources(plain.template);
+    expect(ofType(resources, 'AWS::SQS::Queue')).toEqual([]);
+    expect(ofType(resources, 'AWS::Lambda::EventInvokeConfig')).toEqual([]);
+    for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      expect([id, fn.Properties?.DeadLetterConfig]).toEqual([id, undefined]);
+    }
+  });
+});
