@@ -83,7 +83,10 @@ class Observability {
         name,
         functionId,
         usesDatabase: entry.database?.share !== undefined,
-        isAsync: asyncEvents.isAsync(entry),
+        // A dead-letter queue: an asynchronous event or an SQS source (serverless-async-events.cjs ran first).
+        deadLetterQueue: template.Resources[asyncEvents.deadLetterQueueId(functionId.replace(/LambdaFunction$/, ''))]
+          ? asyncEvents.deadLetterQueueId(functionId.replace(/LambdaFunction$/, ''))
+          : undefined,
         logGroup: template.Resources[logGroupId]?.Properties?.LogGroupName,
         routes: routes.map((route) => (route === '*' ? '$default' : route)),
       };
@@ -224,9 +227,9 @@ class Observability {
         ]),
       ),
     );
-    // Functions with an asynchronous event (a schedule): how they ran, and
-    // what waits in their dead-letter queues (serverless-async-events.cjs).
-    const asyncFunctions = functions.filter((fn) => fn.isAsync);
+    // Functions with an asynchronous event (a schedule) or an SQS source: how
+    // they ran, and what waits in their dead-letter queues.
+    const asyncFunctions = functions.filter((fn) => fn.deadLetterQueue);
     if (asyncFunctions.length > 0) {
       place(
         12,
@@ -245,7 +248,7 @@ class Observability {
               'AWS/SQS',
               'ApproximateNumberOfMessagesVisible',
               'QueueName',
-              `@@GetAtt:${asyncEvents.deadLetterQueueId(fn.functionId.replace(/LambdaFunction$/, ''))}.QueueName@@`,
+              `@@GetAtt:${fn.deadLetterQueue}.QueueName@@`,
               { stat: 'Maximum', label: `${fn.name} failed events waiting` },
             ],
           ]),

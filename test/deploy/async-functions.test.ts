@@ -18,6 +18,30 @@ const job = `  nightlyJob:
     database: { share: 1 }
     events:
       - schedule: rate(1 day)
+  importCats:
+    handler: test/fixtures/nightly-job.handler
+    description: Takes the messages of ImportQueue
+    database: { share: 1 }
+    events:
+      - sqs: { arn: { Fn::GetAtt: [ImportQueue, Arn] }, batchSize: 10 }
+`;
+/** The queue importCats reads, as its author would declare it: encrypted, TLS only, nothing about failures. */
+const importQueue = `    ImportQueue:
+      Type: AWS::SQS::Queue
+      Properties:
+        SqsManagedSseEnabled: true
+    ImportQueuePolicy:
+      Type: AWS::SQS::QueuePolicy
+      Properties:
+        Queues: [{ Ref: ImportQueue }]
+        PolicyDocument:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Deny
+              Principal: "*"
+              Action: "sqs:*"
+              Resource: { Fn::GetAtt: [ImportQueue, Arn] }
+              Condition: { Bool: { aws:SecureTransport: "false" } }
 `;
 
 let withJob: Packaged;
@@ -25,8 +49,13 @@ let plain: Packaged;
 
 beforeAll(async () => {
   const config = await readFile(path.join(root, 'serverless.yml'), 'utf8');
-  if (!config.includes('\nfunctions:\n')) throw new Error('serverless.yml has no functions: block');
-  withJob = await packageService('dev', {}, { config: config.replace('\nfunctions:\n', `\nfunctions:\n${job}`) });
+  for (const block of ['\nfunctions:\n', '\n  Resources:\n']) {
+    if (!config.includes(block)) throw new Error(`serverless.yml has no ${block.trim()} block`);
+  }
+  const variant = config
+    .replace('\nfunctions:\n', `\nfunctions:\n${job}`)
+    .replace('\n  Resources:\n', `\n  Resources:\n${importQueue}`);
+  withJob = await packageService('dev', {}, { config: variant });
   plain = await packageService('dev');
 }, 300000);
 
@@ -133,8 +162,9 @@ describe('a nightly job declared with a schedule and the database', () => {
   });
 
   it("lets the function's role send to its queue and to no other", () => {
+    // (The framework's receive permissions on ImportQueue, for the SQS function below, are another matter.)
     const sends = statements(activeResources(withJob.template).IamRoleLambdaExecution).filter((s) =>
-      JSON.stringify(s.Action).includes('sqs:'),
+      JSON.stringify(s.Action).includes('sqs:SendMessage'),
     );
     expect(sends).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [queueArn] }]);
     expect(
@@ -172,5 +202,50 @@ describe('a nightly job declared with a schedule and the database', () => {
     for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function')) {
       expect([id, fn.Properties?.DeadLetterConfig]).toEqual([id, undefined]);
     }
+  });
+});
+
+describe('a function fed by an SQS queue', () => {
+  it('gives the source queue a redrive policy to an encrypted, TLS-only dead-letter queue, after 3 receives', () => {
+    const resources = activeResources(withJob.template);
+    expect(resources.ImportQueue?.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      // Six times the function's timeout (15 s), so that a retry never overlaps a running batch.
+      VisibilityTimeout: 90,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': ['ImportCatsDeadLetterQueue', 'Arn'] },
+        maxReceiveCount: 3,
+      },
+    });
+    expect(resources.ImportCatsDeadLetterQueue?.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    // Lambda's poller waits for the answer: no asynchronous retry settings, no function dead-letter config.
+    expect(resources.ImportCatsEventInvokeConfig).toBeUndefined();
+    expect(resources.ImportCatsLambdaFunction?.Properties?.DeadLetterConfig).toBeUndefined();
+  });
+
+  it('alarms on the first message in that queue and has its row on the dashboard', () => {
+    const resources = activeResources(withJob.template);
+    expect(JSON.stringify(resources.ImportCatsFailedEventsAlarm?.Properties?.Metrics)).toContain(
+      '{"Fn::GetAtt":["ImportCatsDeadLetterQueue","QueueName"]}',
+    );
+    expect(JSON.stringify(resources.Dashboard?.Properties)).toContain('importCats failed events waiting');
+  });
+
+  it('leaves cdk-nag with no finding of its own but those a redriven SQS source cannot meet, each excused where its reason holds', () => {
+    const findings = allNagFindings(templateFile(withJob))
+      .filter((f) => /^(ImportCats|ImportQueue)/.test(f.resource))
+      .map((f) => f.rule)
+      .sort();
+    // The poller waits for the answer (no dead-letter config to have), SQS sources take no on-failure
+    // destination, and the dead-letter queue has none of its own.
+    expect(findings).toEqual([
+      'Serverless-LambdaDLQ',
+      'Serverless-LambdaEventSourceMappingDestination',
+      'Serverless-SQSRedrivePolicy',
+    ]);
+    expect(nagFindings(templateFile(withJob))).toEqual([]);
   });
 });

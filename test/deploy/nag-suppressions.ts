@@ -39,16 +39,28 @@ function closedNetwork(_id: string, resources: Resources): boolean {
   return ways.length === 0 && open.length === 0;
 }
 
-/** Whether anything but API Gateway may invoke the function, or an event source mapping feeds it. */
+/**
+ * Whether only API Gateway (or an event source mapping's poller, which also
+ * waits for the answer) invokes the function: no rule, schedule or other
+ * service may hand it an event to run later.
+ */
 function invokedSynchronouslyOnly(id: string, resources: Resources): boolean {
   const refersToFunction = (value: unknown) => JSON.stringify(value ?? null).includes(`"${id}"`);
   return Object.values(resources).every((r) => {
-    if (r.Type === 'AWS::Lambda::EventSourceMapping') return !refersToFunction(r.Properties?.FunctionName);
     if (r.Type === 'AWS::Events::Rule' || r.Type === 'AWS::Scheduler::Schedule') return !refersToFunction(r.Properties);
     if (r.Type === 'AWS::Lambda::Permission' && refersToFunction(r.Properties?.FunctionName))
       return r.Properties?.Principal === 'apigateway.amazonaws.com';
     return true;
   });
+}
+
+/** An event source mapping from an SQS queue of the template whose redrive policy bounds its retries. */
+function redrivenQueueSource(id: string, resources: Resources): boolean {
+  const source = (resources[id]?.Properties?.EventSourceArn as { 'Fn::GetAtt'?: string[] } | undefined)?.[
+    'Fn::GetAtt'
+  ]?.[0];
+  const queue = source === undefined ? undefined : resources[source];
+  return queue?.Type === 'AWS::SQS::Queue' && queue.Properties?.RedrivePolicy !== undefined;
 }
 
 /** A queue that is a dead-letter target: of a function (DeadLetterConfig) or of another queue (RedrivePolicy). */
@@ -155,6 +167,14 @@ export const nagSuppressions: NagSuppression[] = [
       'A dead-letter queue is where failed events end: kept 14 days for a look and a redrive, and alarmed on ' +
       'from its first message; a dead-letter queue of its own would only move them once more.',
     holds: deadLetterQueue,
+  },
+  {
+    rules: ['Serverless-LambdaEventSourceMappingDestination'],
+    reason:
+      'An SQS source takes no on-failure destination (Lambda has them for streams and Kafka): a failed message ' +
+      "returns to its queue and, after the redrive policy's maxReceiveCount, goes to the queue's dead-letter " +
+      'queue (plugins/serverless-async-events.cjs gives a source queue one).',
+    holds: redrivenQueueSource,
   },
   {
     rules: ['AwsSolutions-SNS3', 'Serverless-SNSRedrivePolicy'],
