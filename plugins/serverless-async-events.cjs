@@ -127,7 +127,8 @@ class AsyncEvents {
           DestinationConfig: { OnFailure: { Destination: queueArn } },
         },
       };
-      // The function's own role may write to its queue (the dead letter and the destination record), nothing else.
+      // Its role may send to its queue (the dead letter and the destination record), and only to it. The
+      // framework's one role is shared by every function, so they all may; a role per function would narrow it.
       const roleId = fn.Properties.Role?.['Fn::GetAtt']?.[0];
       const policy = template.Resources[roleId]?.Properties?.Policies?.[0]?.PolicyDocument;
       if (!policy) {
