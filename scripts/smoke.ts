@@ -1,5 +1,6 @@
 /**
- * `npm run smoke -- --url <base URL> [--stage <stage> [--region <region>]]`:
+ * `npm run smoke -- --url <base URL> [--stage <stage> [--region <region>]]`
+ * (with --stage and no --url, the URL is the stack's HttpApiUrl output):
  * checks that a running API answers, the way the deploy workflow checks a
  * stage it just deployed and CI checks `npm start`:
  *
@@ -18,12 +19,27 @@ import { pathToFileURL } from 'node:url';
 import { token, UsageError } from './token.js';
 
 export interface SmokeOptions {
-  url: string;
+  /** Undefined: the stage's URL, from its stack's outputs. */
+  url?: string;
   stage?: string;
   region?: string;
 }
 
-const usage = 'Usage: npm run smoke -- --url <base URL> [--stage <stage> [--region <region>]]';
+const usage =
+  'Usage: npm run smoke -- --url <base URL> [--stage <stage> [--region <region>]]\n' +
+  '       npm run smoke -- --stage <stage> [--region <region>]   (the URL from the stack)';
+
+/** The deployed API's URL: the HttpApiUrl output of the stage's stack. */
+async function stageUrl(stage: string, region: string): Promise<string> {
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const stackName = `cats-api-${stage}`;
+  const { Stacks } = await new CloudFormationClient({ region }).send(
+    new DescribeStacksCommand({ StackName: stackName }),
+  );
+  const url = Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === 'HttpApiUrl')?.OutputValue;
+  if (!url) throw new Error(`The stack ${stackName} in ${region} has no HttpApiUrl output: is it deployed?`);
+  return url.replace(/\/+$/, '');
+}
 
 export function parseSmokeArgs(args: string[]): SmokeOptions {
   const options: Partial<SmokeOptions> = {};
@@ -42,7 +58,10 @@ export function parseSmokeArgs(args: string[]): SmokeOptions {
     else if (name === '--region') options.region = value();
     else throw new UsageError(`Unknown option ${arg}.\n${usage}`);
   }
-  if (!options.url || !/^https?:\/\//.test(options.url)) throw new UsageError(`--url needs an http(s) URL.\n${usage}`);
+  if (options.url === undefined && !options.stage) throw new UsageError(`Say where: --url or --stage.\n${usage}`);
+  if (options.url !== undefined && !/^https?:\/\//.test(options.url)) {
+    throw new UsageError(`--url needs an http(s) URL.\n${usage}`);
+  }
   if (options.region && !options.stage) throw new UsageError('--region goes with --stage.');
   return options as SmokeOptions;
 }
@@ -106,7 +125,8 @@ export async function smoke(options: SmokeOptions, log: (line: string) => void =
   const expectStatus = (reply: Reply, status: number) => {
     if (reply.status !== status) throw new Error(`expected ${status}, got ${describe(reply)}`);
   };
-  const base = options.url;
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const base = options.url ?? (await stageUrl(options.stage as string, region));
   log(`Smoke test of ${base}${options.stage ? ` (stage ${options.stage})` : ''}:`);
 
   let bearer: Record<string, string> | undefined;
