@@ -82,10 +82,17 @@ describe.each(pages)('%s', (page) => {
   });
 });
 
-it('keeps the README a front door: at most 250 lines, linking every topic page', () => {
+it('keeps the README a front door: at most 250 lines, linking every topic page (or a page that links it)', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   expect(readme.split('\n').length).toBeLessThanOrEqual(250);
   const linked = new Set(links(readme).map((target) => target.split('#')[0]));
+  // A page under a topic (docs/github-actions.md under docs/deploying.md) may be linked from that topic page.
+  for (const page of [...linked].filter((target) => target.startsWith('docs/'))) {
+    for (const target of links(readFileSync(join(root, page), 'utf8'))) {
+      const file = target.split('#')[0] as string;
+      if (file.endsWith('.md') && !file.includes('/')) linked.add(`docs/${file}`);
+    }
+  }
   const missing = pages.filter((page) => page.startsWith('docs/') && !linked.has(page));
   expect(missing).toEqual([]);
 });
