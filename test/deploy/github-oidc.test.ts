@@ -5,6 +5,7 @@
  * environments, every role it may create carries the permissions boundary,
  * and the roles the packaged service creates are ones it may create.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Fn::Sub strings: CloudFormation, not JavaScript, fills ${...} in
 import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template as Assertions } from 'aws-cdk-lib/assertions';
@@ -24,7 +25,6 @@ interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the synthesized template, checked by the assertions
 let resources: Record<string, any>;
 let statements: Statement[];
 

@@ -4,13 +4,13 @@
  * which CI runs too), each check finds what it is there to find, and the
  * pipeline has the shape docs/github-actions.md describes.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: GitHub expressions: ${{ ... }} is the workflow's syntax, not a template literal
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { lintWorkflow, workflowFiles } from '../../scripts/lint-workflows.js';
 import { root } from '../support/bundle.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, checked by the assertions
 const workflow = (name: string): any => parse(readFileSync(path.join(root, '.github/workflows', name), 'utf8'));
 
 it("passes actionlint, the workflow schema and the project's hardening rules", async () => {
