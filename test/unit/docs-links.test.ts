@@ -85,7 +85,7 @@ describe.each(pages)('%s', (page) => {
 it('keeps the README a front door: at most 250 lines, linking every topic page (or a page that links it)', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   expect(readme.split('\n').length).toBeLessThanOrEqual(250);
-  const linked = new Set(links(readme).map((target) => target.split('#')[0]));
+  const linked = new Set(links(readme).map((target) => target.split('#')[0] as string));
   // A page under a topic (docs/github-actions.md under docs/deploying.md) may be linked from that topic page.
   for (const page of [...linked].filter((target) => target.startsWith('docs/'))) {
     for (const target of links(readFileSync(join(root, page), 'utf8'))) {
