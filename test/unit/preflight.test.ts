@@ -48,21 +48,22 @@ function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name });
 }
 
-/** The dev stack as `sls package` makes it: 5 API functions of 10, three of 2, migrate 1 (57 in all). */
+/** The dev stack's reservations as `sls package` makes them: 5 API functions of 10, three of 2, migrate 1 (57 in all). */
+const devReservations: Record<string, number> = {
+  listCats: 10,
+  getCat: 10,
+  createCat: 10,
+  updateCat: 10,
+  deleteCat: 10,
+  openApi: 2,
+  docs: 2,
+  unmatched: 2,
+  migrate: 1,
+};
+
 function plan(overrides: Partial<Plan> = {}, reservations: Record<string, number | undefined> = {}): Plan {
   const resources: Record<string, Resource> = {};
-  const functions = {
-    listCats: 10,
-    getCat: 10,
-    createCat: 10,
-    updateCat: 10,
-    deleteCat: 10,
-    openApi: 2,
-    docs: 2,
-    unmatched: 2,
-    migrate: 1,
-  };
-  for (const [name, reserved] of Object.entries({ ...functions, ...reservations })) {
+  for (const [name, reserved] of Object.entries({ ...devReservations, ...reservations })) {
     const id = `${name[0]?.toUpperCase()}${name.slice(1)}`;
     resources[`${id}LambdaFunction`] = {
       Type: 'AWS::Lambda::Function',
@@ -211,18 +212,7 @@ it('counts what the stack reserves today as its own when it updates it', async (
   lambda
     .on(GetAccountSettingsCommand)
     .resolves({ AccountLimit: { ConcurrentExecutions: 200, UnreservedConcurrentExecutions: 100 } });
-  const current: Record<string, number> = {
-    listCats: 10,
-    getCat: 10,
-    createCat: 10,
-    updateCat: 10,
-    deleteCat: 10,
-    openApi: 2,
-    docs: 2,
-    unmatched: 2,
-    migrate: 1,
-  };
-  for (const [name, value] of Object.entries(current)) {
+  for (const [name, value] of Object.entries(devReservations)) {
     lambda
       .on(GetFunctionConcurrencyCommand, { FunctionName: `cats-api-dev-${name}` })
       .resolves({ ReservedConcurrentExecutions: value });
@@ -238,11 +228,7 @@ describe('reservedConcurrency=false', () => {
   const dropped = (overrides: Partial<Plan> = {}) =>
     plan(
       { reservationsDropped: true, ...overrides },
-      Object.fromEntries(
-        ['listCats', 'getCat', 'createCat', 'updateCat', 'deleteCat', 'openApi', 'docs', 'unmatched', 'migrate'].map(
-          (n) => [n, undefined],
-        ),
-      ),
+      Object.fromEntries(Object.keys(devReservations).map((n) => [n, undefined])),
     );
 
   it('passes on a quota of 10, whose 10 containers cannot exceed the connection budget', async () => {
