@@ -178,6 +178,7 @@ class PerFunction {
    * to it.
    */
   reserveConnections() {
+    if (this.reservationsDropped) return this.dropReservations();
     const { connections } = this.settings;
     const poolMax = Number(this.serverless.service.provider.environment?.DB_POOL_MAX ?? 1);
     const api = this.functions.filter(({ entry }) => entry.database?.share !== undefined);
@@ -206,6 +207,31 @@ class PerFunction {
     }
   }
 
+  /**
+   * reservedConcurrency=false (param): for accounts whose Lambda quota holds
+   * no reservation (Lambda keeps min(100, quota) unreserved; new accounts
+   * start at 10 or 50). No function reserves anything, so what bounds the
+   * database connections is the account's quota x DB_POOL_MAX, or RDS Proxy;
+   * the deploy's preflight (scripts/preflight.ts) checks that one of them
+   * holds. Kept apart from reserveConnections, which stays the default.
+   */
+  get reservationsDropped() {
+    const value = String(this.settings.reservedConcurrency ?? 'true');
+    if (!['true', 'false'].includes(value)) {
+      throw new this.serverless.classes.Error(
+        `serverless-per-function.cjs: custom.database.reservedConcurrency (param reservedConcurrency) must be "true" or "false", got "${value}"`,
+      );
+    }
+    return value === 'false';
+  }
+
+  dropReservations() {
+    for (const { entry } of this.functions) delete entry.reservedConcurrency;
+    this.log?.warning?.(
+      'reservedConcurrency=false: no function reserves concurrency. The account quota x DB_POOL_MAX, or RDS Proxy, bounds the database connections (docs/deploying.md).',
+    );
+  }
+
   addResources() {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
@@ -226,8 +252,11 @@ class PerFunction {
         Type: 'AWS::CloudWatch::Alarm',
         Properties: {
           AlarmDescription:
-            `${name} was throttled in the last 5 minutes: it reached its reserved concurrency ` +
-            `(${entry.reservedConcurrency}). Look at its invocations: a traffic spike, or slow requests holding ` +
+            `${name} was throttled in the last 5 minutes: it reached ${
+              entry.reservedConcurrency === undefined
+                ? "the account's unreserved concurrency (reservedConcurrency=false)"
+                : `its reserved concurrency (${entry.reservedConcurrency})`
+            }. Look at its invocations: a traffic spike, or slow requests holding ` +
             'containers; the concurrency of functions that use the database follows custom.database.connections.',
           Namespace: 'AWS/Lambda',
           MetricName: 'Throttles',

@@ -42,11 +42,12 @@ export const explainedWarnings: ExplainedWarning[] = [
   },
   {
     rule: 'W1028',
-    entities: /LambdaFunction$/,
+    entities: /LambdaFunction$|^DatabaseProxyRole$/,
     reason:
       "Unreachable only for this template's parameter values: DB_HOST's nested Fn::If (HasExistingMigrateHost " +
       'for migrate, UseRdsProxy for the API functions) is reached with the other values of existingDbHost, ' +
-      'which the tests package too; one serverless.yml serves both.',
+      "which the tests package too; one serverless.yml serves both. Likewise the proxy role's PermissionsBoundary " +
+      '(HasPermissionsBoundary within UseRdsProxy): the deploy workflow passes permissionsBoundary, a laptop does not.',
   },
 ];
 

@@ -40,7 +40,7 @@ function githubAnchors(markdown: string): Set<string> {
   for (const line of prose(markdown).split('\n')) {
     const heading = /^#{1,6} (.+?)\s*#*$/.exec(line);
     if (!heading) continue;
-    const text = heading[1].replace(/`/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const text = (heading[1] as string).replace(/`/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
     const slug = text
       .toLowerCase()
       .replace(/[^\p{L}\p{N} _-]/gu, '')
@@ -56,7 +56,7 @@ function links(markdown: string): string[] {
   const found: string[] = [];
   // Inline code may show link syntax without being a link.
   const text = prose(markdown).replace(/`[^`\n]*`/g, '');
-  for (const match of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) found.push(match[1]);
+  for (const match of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) found.push(match[1] as string);
   return found.filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
 }
 
@@ -67,7 +67,7 @@ describe.each(pages)('%s', (page) => {
   it('links only to files that exist and to headings those pages have', () => {
     const broken: string[] = [];
     for (const target of links(text)) {
-      const [path, fragment] = target.split('#', 2);
+      const [path = '', fragment] = target.split('#', 2);
       const destination = path === '' ? file : resolve(dirname(file), decodeURI(path));
       if (!existsSync(destination)) {
         broken.push(`${target}: no ${relative(root, destination)}`);
@@ -82,10 +82,17 @@ describe.each(pages)('%s', (page) => {
   });
 });
 
-it('keeps the README a front door: at most 250 lines, linking every topic page', () => {
+it('keeps the README a front door: at most 250 lines, linking every topic page (or a page that links it)', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   expect(readme.split('\n').length).toBeLessThanOrEqual(250);
-  const linked = new Set(links(readme).map((target) => target.split('#')[0]));
+  const linked = new Set(links(readme).map((target) => target.split('#')[0] as string));
+  // A page under a topic (docs/github-actions.md under docs/deploying.md) may be linked from that topic page.
+  for (const page of [...linked].filter((target) => target.startsWith('docs/'))) {
+    for (const target of links(readFileSync(join(root, page), 'utf8'))) {
+      const file = target.split('#')[0] as string;
+      if (file.endsWith('.md') && !file.includes('/')) linked.add(`docs/${file}`);
+    }
+  }
   const missing = pages.filter((page) => page.startsWith('docs/') && !linked.has(page));
   expect(missing).toEqual([]);
 });
