@@ -114,8 +114,7 @@ export class DatabaseBreaker {
   }
 
   #open(error: unknown): void {
-    this.#backOffMs =
-      this.#backOffMs === 0 ? this.#firstBackOffMs : Math.min(this.#maxBackOffMs, this.#backOffMs * 2);
+    this.#backOffMs = this.#backOffMs === 0 ? this.#firstBackOffMs : Math.min(this.#maxBackOffMs, this.#backOffMs * 2);
     // Equal jitter (half fixed, half random): containers that failed together
     // do not all probe together.
     const wait = this.#backOffMs / 2 + (this.#random() * this.#backOffMs) / 2;

@@ -132,7 +132,6 @@ describe('from source', () => {
     expect(relay.accepted()).toBeGreaterThan(before);
   });
 });
-});
 
 describe('in the bundle, as a cold container', () => {
   let folder: string;
