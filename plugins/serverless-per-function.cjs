@@ -206,10 +206,42 @@ class PerFunction {
     }
   }
 
+  /**
+   * The HTTP API's throttles, from each function's reserved concurrency and
+   * the request latency (custom.database.requestMs): see apiThrottles.
+   * Written on the stage as one RouteSettings entry per route, and the
+   * smallest of them as DefaultRouteSettings for any route added elsewhere.
+   */
+  throttleRoutes(template) {
+    const stage = template.Resources.HttpApiStage;
+    if (!stage) return;
+    const requestMs = Number(this.settings.requestMs);
+    const { routes, fallback } = apiThrottles(
+      this.functions.map(({ entry }) => ({
+        reserved: entry.reservedConcurrency,
+        routes: (entry.events ?? [])
+          .filter((event) => event.httpApi !== undefined)
+          .map((event) => routeKey(event.httpApi)),
+      })),
+      requestMs,
+    );
+    const settings = (limit) => ({ ThrottlingRateLimit: limit.rate, ThrottlingBurstLimit: limit.burst });
+    stage.Properties.DefaultRouteSettings = { ...stage.Properties.DefaultRouteSettings, ...settings(fallback) };
+    stage.Properties.RouteSettings = Object.fromEntries(
+      Object.entries(routes).map(([key, limit]) => [key, settings(limit)]),
+    );
+    // A stage's RouteSettings may name only routes that exist already.
+    const routeIds = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Route')
+      .map(([id]) => id);
+    stage.DependsOn = [...new Set([...[stage.DependsOn ?? []].flat(), ...routeIds])];
+  }
+
   addResources() {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     const { environment, migrationsEnvironment } = this.settings;
+    this.throttleRoutes(template);
     for (const { name, entry } of this.functions) {
       const functionId = naming.getLambdaLogicalId(name);
       const prefix = functionId.replace(/LambdaFunction$/, '');
@@ -246,6 +278,52 @@ class PerFunction {
   }
 }
 
+/**
+ * The API's throttles, so that API Gateway answers its own 429 before Lambda
+ * has to throttle a function (which API Gateway turns into a 500 no client
+ * retries). A function of reserved concurrency r whose requests take at most
+ * L ms (requestMs) can never have more than r of them in flight if, within
+ * any L ms, at most r requests are let in. The token bucket lets in at most
+ * burst + rate x L in L ms, so the function gets
+ *
+ *   burst = floor(r / 2)   and   rate = (r / 2) / (L / 1000) requests a second
+ *
+ * (half the containers for a burst arriving at once, half for the steady
+ * rate). A function with several routes splits both evenly among them (an
+ * HTTP API throttles per route), burst at least 1. Returns the limit of each
+ * route key, and the smallest as the fallback for routes not listed.
+ *
+ * When a request may take longer than L (a database host that black-holes
+ * connections holds each container's first request for the connect timeout;
+ * the circuit breaker, lib/db/breaker.ts, makes the rest fast) the bound
+ * does not hold for that long: see docs/reliability.md.
+ */
+function apiThrottles(functions, requestMs) {
+  if (!(requestMs > 0)) throw new Error(`apiThrottles: requestMs must be a positive number of ms, got ${requestMs}`);
+  const routes = {};
+  for (const { reserved, routes: keys } of functions) {
+    if (keys.length === 0) continue;
+    if (!(reserved >= 1))
+      throw new Error(`apiThrottles: a function with routes ${keys.join(', ')} has no reserved concurrency`);
+    const burst = Math.max(1, Math.floor(reserved / 2 / keys.length));
+    // Two decimals: API Gateway takes a double; whole requests per second would round 0.5/s to 0.
+    const rate = Math.floor(((reserved / 2) * 1000 * 100) / requestMs / keys.length) / 100;
+    for (const key of keys) routes[key] = { rate, burst };
+  }
+  const limits = Object.values(routes);
+  const fallback = {
+    rate: Math.min(...limits.map((limit) => limit.rate)),
+    burst: Math.min(...limits.map((limit) => limit.burst)),
+  };
+  return { routes, fallback };
+}
+
+/** An httpApi event's route key as API Gateway names it: `GET /cats/{id}`, or `$default` for the catch-all. */
+function routeKey(httpApi) {
+  const route = typeof httpApi === 'string' ? parseRoute(httpApi) : httpApi;
+  return route.path === '*' ? '$default' : `${String(route.method).toUpperCase()} ${route.path}`;
+}
+
 /** `GET /cats/{id}` -> { method, path }; `*` (the catch-all) -> { path: '*' }. */
 function parseRoute(text) {
   if (text.trim() === '*') return { path: '*' };
@@ -254,3 +332,6 @@ function parseRoute(text) {
 }
 
 module.exports = PerFunction;
+// For the emulated AWS front of the fault script (scripts/reliability/aws-front.ts).
+module.exports.apiThrottles = apiThrottles;
+module.exports.routeKey = routeKey;
