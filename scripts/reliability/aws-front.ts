@@ -17,8 +17,8 @@
  * apiThrottles), here with the latency measured on this machine.
  */
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 
 interface Limit {
@@ -48,8 +48,9 @@ interface TemplateResource {
 
 /** The functions of a packaged template with their reserved concurrency and route keys. */
 export async function deployedFunctions(templateFile: string): Promise<DeployedFunction[]> {
-  const resources = (JSON.parse(await readFile(templateFile, 'utf8')) as { Resources: Record<string, TemplateResource> })
-    .Resources;
+  const resources = (
+    JSON.parse(await readFile(templateFile, 'utf8')) as { Resources: Record<string, TemplateResource> }
+  ).Resources;
   const functions = new Map<string, DeployedFunction>();
   for (const [id, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
@@ -71,7 +72,9 @@ export async function deployedFunctions(templateFile: string): Promise<DeployedF
 /** A route key's matcher: `GET /cats/{id}` matches GET /cats/7. */
 function matcher(key: string): (method: string, path: string) => boolean {
   const [method, template = ''] = key.split(' ');
-  const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^/}]+\\?\}/g, '[^/]+')}$`);
+  const pattern = new RegExp(
+    `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^/}]+\\?\}/g, '[^/]+')}$`,
+  );
   return (m, path) => m === method && pattern.test(path);
 }
 
