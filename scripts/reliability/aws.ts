@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { packageService } from '../../test/deploy/template.js';
 import { authorizationFor } from '../../test/support/api-process.js';
 import { type AwsFront, deployedFunctions, startAwsFront } from './aws-front.js';
-import { type Invariants, percentile, type Stack, sleep, startStack } from './harness.js';
+import { type Invariants, percentile, type Stack, sleep, startStack, summary } from './harness.js';
 
 interface Answer {
   status: number;
@@ -87,15 +87,6 @@ async function load(
   return answers;
 }
 
-const byStatus = (answers: Answer[]) => {
-  const counts = new Map<number, number>();
-  for (const a of answers) counts.set(a.status, (counts.get(a.status) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([status, n]) => `${status}:${n}`)
-    .join(' ');
-};
-
 /** A 503 as the API promises it: problem+json with Retry-After. */
 const honest503 = (a: Answer) =>
   a.status === 503 && a.retryAfter !== null && a.contentType.startsWith('application/problem+json');
@@ -151,7 +142,7 @@ export async function emulatedAws(
       ),
     );
     console.log(
-      `  calibration: ${totalReserved} clients for 4 s, warm: ${byStatus(calibration)}; p99 ${requestMs} ms (requestMs)`,
+      `  calibration: ${totalReserved} clients for 4 s, warm: ${summary(calibration)}; p99 ${requestMs} ms (requestMs)`,
     );
 
     front = await startAwsFront({ target: stack.baseUrl, functions, requestMs });
@@ -169,11 +160,11 @@ export async function emulatedAws(
         return send(front?.baseUrl ?? '', auth, method, path, body);
       }),
     );
-    console.log(`  burst of ${burst.length} at once: ${byStatus(burst)}`);
+    console.log(`  burst of ${burst.length} at once: ${summary(burst)}`);
     invariants.check(
       'aws burst: above the reservations, the API throttle answers 429 and no request gets a 500',
       burst.every((a) => a.status < 500) && burst.some(gateway429),
-      byStatus(burst),
+      summary(burst),
     );
     figures.push({
       fault: `emulated AWS: burst of ${burst.length} at once`,
@@ -216,8 +207,8 @@ export async function emulatedAws(
     const worst = Math.max(...answers.map((a) => a.ms));
     const worst503 = Math.max(0, ...failures.map((a) => a.ms));
     console.log(
-      `  ${clients} clients, database stopped ${(outageMs / 1000).toFixed(0)} s: ${answers.length} answers ${byStatus(answers)}; ` +
-        `during the outage ${byStatus(during)}`,
+      `  ${clients} clients, database stopped ${(outageMs / 1000).toFixed(0)} s: ${answers.length} answers ${summary(answers)}; ` +
+        `during the outage ${summary(during)}`,
     );
     console.log(
       `  worst answer ${worst.toFixed(0)} ms (worst 503 ${worst503.toFixed(0)} ms, p99 during the outage ${percentile(

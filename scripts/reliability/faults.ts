@@ -18,7 +18,17 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrations } from '../../lib/db/migrations.js';
 import { emulatedAws } from './aws.js';
-import { call, type HttpResult, Invariants, percentile, type Stack, sleep, startStack, table } from './harness.js';
+import {
+  call,
+  type HttpResult,
+  Invariants,
+  percentile,
+  type Stack,
+  sleep,
+  startStack,
+  summary,
+  table,
+} from './harness.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const connectTimeoutMs = 3000;
@@ -186,16 +196,6 @@ async function checkWrites(stack: Stack, ops: Op[], tag: string, label: string):
     `${acknowledgedWrites} acknowledged writes, ${problems.length} problems`,
   );
 }
-
-/** Statuses of a set of answers, e.g. "200:120 503:14". */
-const summary = (results: HttpResult[]) => {
-  const counts = new Map<number, number>();
-  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([s, n]) => `${s}:${n}`)
-    .join(' ');
-};
 
 /** Answers no client may see longer than this, whatever the database does (README, "Errors"). */
 const worstCaseBoundMs = 10000;
