@@ -13,15 +13,14 @@
  * a connect attempt would have waited), the request's budget plus slack for
  * the first one, 5 s for the recovery (the breaker's longest back-off is 2 s).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { closeDatabase } from '../../lib/db/index.js';
 import { expectProblem } from '../support/assertions.js';
 import { buildFunction } from '../support/bundle.js';
+import { type Container, type ContainerReply, startContainer, writeContainerRunner } from '../support/container.js';
 import { call, httpEvent } from '../support/lambda.js';
 import { type OutageRelay, startOutageRelay } from '../support/outage-relay.js';
 
@@ -142,50 +141,28 @@ describe('in the bundle, as a cold container', () => {
     folder = await mkdtemp(join(tmpdir(), 'cats-breaker-'));
     bundle = join(folder, 'get-cat.mjs');
     await writeFile(bundle, (await buildFunction('get-cat')).code);
-    runner = join(folder, 'container.mjs');
-    // Loads the function, then invokes it once per line read and prints the
-    // status, Retry-After and the handler's own time.
-    await writeFile(
-      runner,
-      `import { createInterface } from 'node:readline';
-       const [bundle, event] = process.argv.slice(2);
-       const { handler } = await import(bundle);
-       console.log(JSON.stringify({ loaded: true }));
-       for await (const _ of createInterface({ input: process.stdin })) {
-         const started = performance.now();
-         const reply = await handler(JSON.parse(event), { awsRequestId: 'breaker', getRemainingTimeInMillis: () => 15000 });
-         const ms = performance.now() - started;
-         console.log(JSON.stringify({ status: reply.statusCode, retryAfter: reply.headers?.['retry-after'], ms }));
-       }`,
-    );
+    runner = await writeContainerRunner(folder);
   });
 
   afterAll(async () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  function container(): { ask: () => Promise<any>; child: ChildProcessWithoutNullStreams } {
-    const child = spawn(process.execPath, [runner, bundle, JSON.stringify(missing)], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_LAMBDA_FUNCTION_NAME: 'get-cat',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        DATABASE_URL: relay.url(realDatabase),
-        DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
-        DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
-      },
+  /** A cold get-cat container whose `ask()` invokes it once and reads the reply. */
+  function container(): { ask: () => Promise<ContainerReply>; child: Container['child'] } {
+    const fn = startContainer(runner, bundle, 'get-cat', missing, {
+      DATABASE_URL: relay.url(realDatabase),
+      DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
+      DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
     });
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const next = async () => JSON.parse(((await lines.next()).value as string | undefined) ?? 'null');
-    let loaded: Promise<unknown> | undefined = next();
+    let loaded: Promise<unknown> | undefined = fn.next();
     return {
-      child,
+      child: fn.child,
       ask: async () => {
         await loaded;
         loaded = undefined;
-        child.stdin.write('\n');
-        return next();
+        fn.invoke();
+        return fn.next();
       },
     };
   }
