@@ -11,7 +11,9 @@
  *   database: { migrations: true }  the migrate function: the settings of the
  *                                   instance itself (never the proxy), one at a time.
  * Without `database:` a function gets neither (it must set its own
- * reservedConcurrency). Every function gets an alarm on its throttles, and
+ * reservedConcurrency). Every route gets an API throttle derived from its
+ * function's reserved concurrency and custom.database.requestMs (apiThrottles),
+ * so API Gateway answers 429 before Lambda throttles. Every function gets an alarm on its throttles, and
  * every log group gets provider.logRetentionInDays from the framework itself.
  * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
  * and the other alarms come from serverless-observability.cjs.)
@@ -70,9 +72,14 @@ class PerFunction {
 
   get settings() {
     const database = this.serverless.service.custom?.database;
-    if (!database?.environment || !database.migrationsEnvironment || database.connections === undefined) {
+    if (
+      !database?.environment ||
+      !database.migrationsEnvironment ||
+      database.connections === undefined ||
+      database.requestMs === undefined
+    ) {
       throw new this.serverless.classes.Error(
-        'serverless-per-function.cjs needs custom.database.connections, .environment and .migrationsEnvironment in serverless.yml',
+        'serverless-per-function.cjs needs custom.database.connections, .requestMs, .environment and .migrationsEnvironment in serverless.yml',
       );
     }
     return database;
