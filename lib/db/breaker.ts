@@ -94,23 +94,32 @@ export class DatabaseBreaker {
    * (or while another request's probe is under way); a success closes it, a
    * failure to reach the database opens it.
    */
-  async guard<T>(attempt: () => Promise<T>): Promise<T> {
-    if (this.#state === 'probing') throw new BreakerOpenError(0, this.#lastFailure);
+  guard<T>(attempt: () => Promise<T>): Promise<T> {
+    if (this.#state === 'probing') return Promise.reject(new BreakerOpenError(0, this.#lastFailure));
     if (this.#state === 'open') {
       const left = this.#retryAt - this.#now();
-      if (left > 0) throw new BreakerOpenError(left, this.#lastFailure);
+      if (left > 0) return Promise.reject(new BreakerOpenError(left, this.#lastFailure));
       this.#state = 'probing';
     }
-    let result: T;
+    // One .then on the request's path (no async function around it): the
+    // warm path pays one promise, not three.
+    let attempted: Promise<T>;
     try {
-      result = await attempt();
+      attempted = attempt();
     } catch (error) {
-      if (isUnreachable(error)) this.#open(error);
-      else this.#close();
-      throw error;
+      attempted = Promise.reject(error);
     }
-    this.#close();
-    return result;
+    return attempted.then(
+      (result) => {
+        if (this.#state !== 'closed') this.#close();
+        return result;
+      },
+      (error: unknown) => {
+        if (isUnreachable(error)) this.#open(error);
+        else this.#close();
+        throw error;
+      },
+    );
   }
 
   #open(error: unknown): void {
