@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
-import { type BreakerOptions, DatabaseBreaker } from './breaker.js';
+import { DatabaseBreaker } from './breaker.js';
 import { GuardedClient } from './client.js';
 import { type SecretReader, secretPassword, tlsOptions } from './credentials.js';
 import type { Database } from './schema.js';
@@ -26,8 +26,6 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
   /** How the Secrets Manager secret is read; tests replace the AWS call. */
   readSecret?: SecretReader;
-  /** The connect path's circuit breaker (lib/db/breaker.ts); tests set its clock. */
-  breaker?: BreakerOptions;
 }
 
 export function createDatabase(settings: DatabaseSettings, options: DatabaseOptions = {}): DatabaseHandle {
@@ -65,7 +63,7 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   const budgetMs = settings.connectTimeoutMs + settings.statementTimeoutMs;
   // One per pool, so per container: a container that just failed to reach
   // the database answers 503 at once instead of waiting on connects.
-  const breaker = new DatabaseBreaker(options.breaker);
+  const breaker = new DatabaseBreaker();
   const kysely = (budget: number | undefined) =>
     new Kysely<Database>({
       dialect: new PostgresDialect({
