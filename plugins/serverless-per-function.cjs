@@ -11,7 +11,9 @@
  *   database: { migrations: true }  the migrate function: the settings of the
  *                                   instance itself (never the proxy), one at a time.
  * Without `database:` a function gets neither (it must set its own
- * reservedConcurrency). Every function gets an alarm on its throttles, and
+ * reservedConcurrency). Every route gets an API throttle derived from its
+ * function's reserved concurrency and custom.database.requestMs (apiThrottles),
+ * so API Gateway answers 429 before Lambda throttles. Every function gets an alarm on its throttles, and
  * every log group gets provider.logRetentionInDays from the framework itself.
  * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
  * and the other alarms come from serverless-observability.cjs.)
@@ -70,9 +72,14 @@ class PerFunction {
 
   get settings() {
     const database = this.serverless.service.custom?.database;
-    if (!database?.environment || !database.migrationsEnvironment || database.connections === undefined) {
+    if (
+      !database?.environment ||
+      !database.migrationsEnvironment ||
+      database.connections === undefined ||
+      database.requestMs === undefined
+    ) {
       throw new this.serverless.classes.Error(
-        'serverless-per-function.cjs needs custom.database.connections, .environment and .migrationsEnvironment in serverless.yml',
+        'serverless-per-function.cjs needs custom.database.connections, .requestMs, .environment and .migrationsEnvironment in serverless.yml',
       );
     }
     return database;
@@ -178,7 +185,11 @@ class PerFunction {
    * to it.
    */
   reserveConnections() {
-    if (this.reservationsDropped) return this.dropReservations();
+    this.computeReservations();
+    if (this.reservationsDropped) this.dropReservations();
+  }
+
+  computeReservations() {
     const { connections } = this.settings;
     const poolMax = Number(this.serverless.service.provider.environment?.DB_POOL_MAX ?? 1);
     const api = this.functions.filter(({ entry }) => entry.database?.share !== undefined);
@@ -226,16 +237,55 @@ class PerFunction {
   }
 
   dropReservations() {
-    for (const { entry } of this.functions) delete entry.reservedConcurrency;
+    // The API's throttles still follow the shares the reservations would have
+    // had (throttleRoutes): with no reservation they are what keeps a
+    // function's concurrency, and so its connections, near its share.
+    this.throttleBasis = new Map();
+    for (const { name, entry } of this.functions) {
+      this.throttleBasis.set(name, entry.reservedConcurrency);
+      delete entry.reservedConcurrency;
+    }
     this.log?.warning?.(
       'reservedConcurrency=false: no function reserves concurrency. The account quota x DB_POOL_MAX, or RDS Proxy, bounds the database connections (docs/deploying.md).',
     );
+  }
+
+  /**
+   * The HTTP API's throttles, from each function's reserved concurrency and
+   * the request latency (custom.database.requestMs): see apiThrottles.
+   * Written on the stage as one RouteSettings entry per route, and the
+   * smallest of them as DefaultRouteSettings for any route added elsewhere.
+   */
+  throttleRoutes(template) {
+    const stage = template.Resources.HttpApiStage;
+    if (!stage) return;
+    const requestMs = Number(this.settings.requestMs);
+    const { routes, fallback } = apiThrottles(
+      this.functions.map(({ name, entry }) => ({
+        reserved: entry.reservedConcurrency ?? this.throttleBasis?.get(name),
+        routes: (entry.events ?? [])
+          .filter((event) => event.httpApi !== undefined)
+          .map((event) => routeKey(event.httpApi)),
+      })),
+      requestMs,
+    );
+    const settings = (limit) => ({ ThrottlingRateLimit: limit.rate, ThrottlingBurstLimit: limit.burst });
+    stage.Properties.DefaultRouteSettings = { ...stage.Properties.DefaultRouteSettings, ...settings(fallback) };
+    stage.Properties.RouteSettings = Object.fromEntries(
+      Object.entries(routes).map(([key, limit]) => [key, settings(limit)]),
+    );
+    // A stage's RouteSettings may name only routes that exist already.
+    const routeIds = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Route')
+      .map(([id]) => id);
+    stage.DependsOn = [...new Set([...[stage.DependsOn ?? []].flat(), ...routeIds])];
   }
 
   addResources() {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     const { environment, migrationsEnvironment } = this.settings;
+    this.throttleRoutes(template);
     for (const { name, entry } of this.functions) {
       const functionId = naming.getLambdaLogicalId(name);
       const prefix = functionId.replace(/LambdaFunction$/, '');
@@ -275,6 +325,52 @@ class PerFunction {
   }
 }
 
+/**
+ * The API's throttles, so that API Gateway answers its own 429 before Lambda
+ * has to throttle a function (which API Gateway turns into a 500 no client
+ * retries). A function of reserved concurrency r whose requests take at most
+ * L ms (requestMs) can never have more than r of them in flight if, within
+ * any L ms, at most r requests are let in. The token bucket lets in at most
+ * burst + rate x L in L ms, so the function gets
+ *
+ *   burst = floor(r / 2)   and   rate = (r / 2) / (L / 1000) requests a second
+ *
+ * (half the containers for a burst arriving at once, half for the steady
+ * rate). A function with several routes splits both evenly among them (an
+ * HTTP API throttles per route), burst at least 1. Returns the limit of each
+ * route key, and the smallest as the fallback for routes not listed.
+ *
+ * When a request may take longer than L (a database host that black-holes
+ * connections holds each container's first request for the connect timeout;
+ * the circuit breaker, lib/db/breaker.ts, makes the rest fast) the bound
+ * does not hold for that long: see docs/reliability.md.
+ */
+function apiThrottles(functions, requestMs) {
+  if (!(requestMs > 0)) throw new Error(`apiThrottles: requestMs must be a positive number of ms, got ${requestMs}`);
+  const routes = {};
+  for (const { reserved, routes: keys } of functions) {
+    if (keys.length === 0) continue;
+    if (!(reserved >= 1))
+      throw new Error(`apiThrottles: a function with routes ${keys.join(', ')} has no reserved concurrency`);
+    const burst = Math.max(1, Math.floor(reserved / 2 / keys.length));
+    // Two decimals: API Gateway takes a double; whole requests per second would round 0.5/s to 0.
+    const rate = Math.floor(((reserved / 2) * 1000 * 100) / requestMs / keys.length) / 100;
+    for (const key of keys) routes[key] = { rate, burst };
+  }
+  const limits = Object.values(routes);
+  const fallback = {
+    rate: Math.min(...limits.map((limit) => limit.rate)),
+    burst: Math.min(...limits.map((limit) => limit.burst)),
+  };
+  return { routes, fallback };
+}
+
+/** An httpApi event's route key as API Gateway names it: `GET /cats/{id}`, or `$default` for the catch-all. */
+function routeKey(httpApi) {
+  const route = typeof httpApi === 'string' ? parseRoute(httpApi) : httpApi;
+  return route.path === '*' ? '$default' : `${String(route.method).toUpperCase()} ${route.path}`;
+}
+
 /** `GET /cats/{id}` -> { method, path }; `*` (the catch-all) -> { path: '*' }. */
 function parseRoute(text) {
   if (text.trim() === '*') return { path: '*' };
@@ -283,3 +379,6 @@ function parseRoute(text) {
 }
 
 module.exports = PerFunction;
+// For the emulated AWS front of the fault script (scripts/reliability/aws-front.ts).
+module.exports.apiThrottles = apiThrottles;
+module.exports.routeKey = routeKey;

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
+import { DatabaseBreaker } from './breaker.js';
 import { GuardedClient } from './client.js';
 import { type SecretReader, secretPassword, tlsOptions } from './credentials.js';
 import type { Database } from './schema.js';
@@ -60,10 +61,13 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   // idle connection and a new connect) plus one statement timeout. However a
   // restart, failover or frozen server plays out, its answer comes by then.
   const budgetMs = settings.connectTimeoutMs + settings.statementTimeoutMs;
+  // One per pool, so per container: a container that just failed to reach
+  // the database answers 503 at once instead of waiting on connects.
+  const breaker = new DatabaseBreaker();
   const kysely = (budget: number | undefined) =>
     new Kysely<Database>({
       dialect: new PostgresDialect({
-        pool: validatingPool(pool, settings.validateAfterIdleMs, budget, secret?.forget),
+        pool: validatingPool(pool, settings.validateAfterIdleMs, budget, breaker, secret?.forget),
       }),
     });
   const db = kysely(budgetMs);
@@ -84,6 +88,7 @@ function validatingPool(
   pool: pg.Pool,
   validateAfterIdleMs: number,
   budgetMs: number | undefined,
+  breaker: DatabaseBreaker,
   forgetPassword?: () => void,
 ): PostgresPool {
   /** What we know about one client: one lookup per checkout, where separate sets took six. */
@@ -179,23 +184,25 @@ function validatingPool(
     }
   };
 
+  const firstConnect = (): Promise<PostgresPoolClient> => {
+    const askedAt = performance.now();
+    const early = earlyConnection?.get(pool);
+    if (!early) return connect(askedAt);
+    earlyConnection?.delete(pool);
+    // The first request reports what the early connection ran into rather
+    // than waiting a second connect timeout for the same unreachable
+    // database; a success left the connection in the pool for connect().
+    return early.then(
+      () => connect(askedAt),
+      (error: unknown) => {
+        forgetRotatedPassword(error);
+        throw error;
+      },
+    );
+  };
+
   return {
-    connect: () => {
-      const askedAt = performance.now();
-      const early = earlyConnection?.get(pool);
-      if (!early) return connect(askedAt);
-      earlyConnection?.delete(pool);
-      // The first request reports what the early connection ran into rather
-      // than waiting a second connect timeout for the same unreachable
-      // database; a success left the connection in the pool for connect().
-      return early.then(
-        () => connect(askedAt),
-        (error: unknown) => {
-          forgetRotatedPassword(error);
-          throw error;
-        },
-      );
-    },
+    connect: () => breaker.guard(firstConnect),
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.
     options: pool.options,

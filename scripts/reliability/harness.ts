@@ -195,6 +195,16 @@ export async function call(
   }
 }
 
+/** Statuses of a set of answers, e.g. "200:120 503:14". */
+export const summary = (results: { status: number }[]) => {
+  const counts = new Map<number, number>();
+  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}:${n}`)
+    .join(' ');
+};
+
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export function percentile(values: number[], p: number): number {

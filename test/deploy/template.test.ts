@@ -2,6 +2,7 @@
  * The CloudFormation template `sls package` produces, checked without an AWS
  * account: what a deploy of each stage (and of each option) would create.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openApiDocument } from '../../lib/openapi/document.js';
@@ -233,6 +234,53 @@ describe.each([
       ].sort(),
     );
     for (const [id, group] of groups) expect([id, group.Properties?.RetentionInDays]).toEqual([id, expect.any(Number)]);
+  });
+
+  it('throttles each route so that API Gateway answers 429 before any function runs out of reserved concurrency', () => {
+    const resources = activeResources(packaged().template);
+    const stage = resources.HttpApiStage as Resource;
+    type Limit = { ThrottlingRateLimit: number; ThrottlingBurstLimit: number };
+    const routeSettings = stage.Properties?.RouteSettings as Record<string, Limit>;
+    // The latency bound the throttles are derived from, as serverless.yml declares it.
+    const requestMs = Number(
+      /^ {4}apiRequestMs: (\d+)$/m.exec(readFileSync(path.join(root, 'serverless.yml'), 'utf8'))?.[1],
+    );
+    expect(requestMs).toBeGreaterThan(0);
+    const keyOf = (route: string) => (route === '*' ? '$default' : route);
+    const listed: string[] = [];
+    for (const fn of packaged().functions) {
+      const reserved = resources[`${fn.id}LambdaFunction`]?.Properties?.ReservedConcurrentExecutions as number;
+      const limits = fn.routes.map((route) => routeSettings[keyOf(route)] as Limit);
+      listed.push(...fn.routes.map(keyOf));
+      for (const [i, limit] of limits.entries()) {
+        expect([fn.routes[i], limit]).toEqual([
+          fn.routes[i],
+          expect.objectContaining({ ThrottlingBurstLimit: expect.any(Number) }),
+        ]);
+        expect(limit.ThrottlingBurstLimit).toBeGreaterThanOrEqual(1);
+        expect(limit.ThrottlingRateLimit).toBeGreaterThan(0);
+      }
+      if (limits.length === 0) continue;
+      // Within any requestMs, all of its routes together let in at most
+      // burst + rate x requestMs requests: never more than its containers.
+      const admitted = limits.reduce(
+        (sum, limit) => sum + limit.ThrottlingBurstLimit + (limit.ThrottlingRateLimit * requestMs) / 1000,
+        0,
+      );
+      expect([fn.name, admitted <= reserved]).toEqual([fn.name, true]);
+      // And not far less: half the containers for the burst, half for the rate (rounded down per route).
+      expect([fn.name, admitted >= reserved / 2]).toEqual([fn.name, true]);
+    }
+    expect(Object.keys(routeSettings).sort()).toEqual([...listed].sort());
+    // A route added outside serverless-per-function.cjs gets the smallest limits.
+    const limits = Object.values(routeSettings);
+    expect(stage.Properties?.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: Math.min(...limits.map((limit) => limit.ThrottlingRateLimit)),
+      ThrottlingBurstLimit: Math.min(...limits.map((limit) => limit.ThrottlingBurstLimit)),
+    });
+    // RouteSettings may name only routes that exist: the stage waits for them.
+    const routeIds = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([id]) => id);
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 
   it("alarms on the 5xx rate, on each function's throttles and on database connection errors", () => {

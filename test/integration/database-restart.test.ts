@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { handler as createCat } from '../../functions/create-cat.js';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { readDatabaseSettings } from '../../lib/config.js';
+import { breakerDefaults } from '../../lib/db/breaker.js';
 import { closeDatabase, connectEarly, createDatabase, db, validateTimeoutMs } from '../../lib/db/index.js';
 import { migrateToLatest } from '../../lib/db/migrations.js';
 import { toProblem } from '../../lib/http/errors.js';
@@ -67,6 +68,20 @@ const create = (key?: string) =>
     ),
   );
 
+/**
+ * A failed connect opened the container's circuit breaker (lib/db/breaker.ts):
+ * the next request is refused without a connect attempt, and once the first
+ * back-off (at most breakerDefaults.firstBackOffMs) is over one probes and
+ * succeeds.
+ */
+async function expectRecoveryAfterBackOff(): Promise<void> {
+  const before = relay.accepted();
+  expectPrompt503(await read());
+  expect(relay.accepted()).toBe(before);
+  await new Promise((ok) => setTimeout(ok, breakerDefaults.firstBackOffMs));
+  expect((await read()).status).toBe(404);
+}
+
 function expectPrompt503(reply: Reply & { ms: number }): void {
   expect(reply.status).toBe(503);
   expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -75,18 +90,18 @@ function expectPrompt503(reply: Reply & { ms: number }): void {
   expect(reply.ms).toBeLessThan(1500);
 }
 
-it('answers 503 with Retry-After when the server ends the session while the client is still authenticating, then recovers', async () => {
+it('answers 503 with Retry-After when the server ends the session while the client is still authenticating, then recovers once the breaker lets a probe through', async () => {
   const fired = relay.arm({ trigger: { step: 'auth' }, action: 'fatal' });
   expectPrompt503(await read());
   await fired;
-  expect((await read()).status).toBe(404);
+  await expectRecoveryAfterBackOff();
 });
 
-it('answers 503 when the socket closes during start-up without a word, then recovers', async () => {
+it('answers 503 when the socket closes during start-up without a word, then recovers once the breaker lets a probe through', async () => {
   const fired = relay.arm({ trigger: { step: 'auth' }, action: 'close' });
   expectPrompt503(await read());
   await fired;
-  expect((await read()).status).toBe(404);
+  await expectRecoveryAfterBackOff();
 });
 
 it('survives FATAL 57P01 on a connection idle in the pool, and the next request gets a new connection', async () => {

@@ -5,13 +5,12 @@
  * function in a fresh `node`, as a new container would, with the database
  * behind a TCP relay that counts the connections made to it.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { buildFunction } from '../support/bundle.js';
+import { type Container, startContainer, writeContainerRunner } from '../support/container.js';
 import { httpEvent } from '../support/lambda.js';
 
 const database = new URL(process.env.DATABASE_URL ?? '');
@@ -25,19 +24,7 @@ beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'cats-early-connection-'));
   bundle = join(folder, 'get-cat.mjs');
   await writeFile(bundle, (await buildFunction('get-cat')).code);
-  runner = join(folder, 'container.mjs');
-  // Loads the function, says so, then invokes it once per line read.
-  await writeFile(
-    runner,
-    `import { createInterface } from 'node:readline';
-     const [bundle, event] = process.argv.slice(2);
-     const { handler } = await import(bundle);
-     console.log(JSON.stringify({ loaded: true }));
-     for await (const _ of createInterface({ input: process.stdin })) {
-       const reply = await handler(JSON.parse(event), { awsRequestId: 'early', getRemainingTimeInMillis: () => 15000 });
-       console.log(JSON.stringify({ status: reply.statusCode, body: JSON.parse(reply.body ?? 'null') }));
-     }`,
-  );
+  runner = await writeContainerRunner(folder);
 });
 
 afterAll(async () => {
@@ -64,28 +51,9 @@ async function countingPort(target?: { host: string; port: number }): Promise<{ 
   return { port: (server.address() as { port: number }).port, count: () => count };
 }
 
-/** A fresh container running get-cat with `env`; `next()` reads its next JSON line, `invoke()` asks for a request. */
-function container(env: Record<string, string>): {
-  next: () => Promise<any>;
-  invoke: () => void;
-  child: ChildProcessWithoutNullStreams;
-} {
-  const child = spawn(process.execPath, [runner, bundle, JSON.stringify(httpEvent('get-cat', { id: 2147483000 }))], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      AWS_LAMBDA_FUNCTION_NAME: 'get-cat',
-      // Only the replies on stdout: no log or metrics lines.
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      ...env,
-    },
-  });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    child,
-    next: async () => JSON.parse(((await lines.next()).value as string | undefined) ?? 'null'),
-    invoke: () => child.stdin.write('\n'),
-  };
+/** A fresh container running get-cat with `env`. */
+function container(env: Record<string, string>): Container {
+  return startContainer(runner, bundle, 'get-cat', httpEvent('get-cat', { id: 2147483000 }), env);
 }
 
 async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {

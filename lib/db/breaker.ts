@@ -1,0 +1,140 @@
+/**
+ * A per-container circuit breaker on the database connect path (issue 23).
+ *
+ * Why: during an RDS failover or reboot a new connection does not fail at
+ * once, it waits for the connect timeout (3 s). Each request that tries holds
+ * its Lambda container that long, the function runs out of reserved
+ * concurrency, and API Gateway answers the throttled invocations with its own
+ * 500. So a container that has just failed to reach the database stops
+ * trying for a short back-off: its requests fail at once (the caller maps
+ * the error to a 503 with Retry-After), then one request probes, and the
+ * first success closes the breaker again.
+ *
+ * State is in-process only: each container decides for itself, as each has
+ * its own connection. What opens it is a failed attempt to *reach* the
+ * database (refused, reset, timed out, the session ended while connecting,
+ * the server starting up or shutting down). What does not: anything the
+ * server answered (a wrong password, too many connections, no such database,
+ * a statement or constraint error), which proves it is reachable; and a
+ * connection lost while idle or in use, since `pg_terminate_backend` looks
+ * the same as a shutdown and the next connect tells the two apart.
+ */
+import { isConnectionLost } from './errors.js';
+
+export interface BreakerOptions {
+  /** The first back-off after a failure, before jitter. */
+  firstBackOffMs?: number;
+  /** Back-offs double while probes keep failing, up to this. */
+  maxBackOffMs?: number;
+  /** A monotonic clock in ms; tests pass their own. */
+  now?: () => number;
+  /** In [0, 1); tests pass their own. */
+  random?: () => number;
+}
+
+/**
+ * The defaults. The longest back-off bounds how late a container notices that
+ * the database is back: at most 2 s after it returns when connections are
+ * refused meanwhile, 2 s plus one connect timeout when the host black-holes
+ * them (a probe already waiting then must time out first). It is also the
+ * Retry-After the API answers (lib/http/errors.ts).
+ */
+export const breakerDefaults = { firstBackOffMs: 500, maxBackOffMs: 2000 } as const;
+
+/**
+ * What an open breaker throws instead of connecting. SQLSTATE 08001
+ * (sqlclient_unable_to_establish_sqlconnection) is what it is, and class 08
+ * is already "connection lost" to lib/db/errors.ts, so it becomes the same
+ * 503 as the failure that opened the breaker.
+ */
+export class BreakerOpenError extends Error {
+  readonly code = '08001';
+  constructor(
+    /** ms until the next request may probe. */
+    readonly retryInMs: number,
+    cause: unknown,
+  ) {
+    super('the database was unreachable moments ago; not connecting again until the back-off ends', { cause });
+    this.name = 'BreakerOpenError';
+  }
+}
+
+/** A failed connect that says the database could not be reached (rather than that it answered no). */
+export function isUnreachable(error: unknown): boolean {
+  return !(error instanceof BreakerOpenError) && isConnectionLost(error);
+}
+
+export type BreakerState = 'closed' | 'open' | 'probing';
+
+export class DatabaseBreaker {
+  readonly #firstBackOffMs: number;
+  readonly #maxBackOffMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  #state: BreakerState = 'closed';
+  /** While open: when a request may probe. */
+  #retryAt = 0;
+  /** The back-off before jitter that the next failure doubles. */
+  #backOffMs = 0;
+  #lastFailure: unknown;
+
+  constructor(options: BreakerOptions = {}) {
+    this.#firstBackOffMs = options.firstBackOffMs ?? breakerDefaults.firstBackOffMs;
+    this.#maxBackOffMs = options.maxBackOffMs ?? breakerDefaults.maxBackOffMs;
+    this.#now = options.now ?? (() => performance.now());
+    this.#random = options.random ?? Math.random;
+  }
+
+  get state(): BreakerState {
+    return this.#state;
+  }
+
+  /**
+   * Runs one connect attempt through the breaker: refused at once while open
+   * (or while another request's probe is under way); a success closes it, a
+   * failure to reach the database opens it.
+   */
+  guard<T>(attempt: () => Promise<T>): Promise<T> {
+    if (this.#state === 'probing') return Promise.reject(new BreakerOpenError(0, this.#lastFailure));
+    if (this.#state === 'open') {
+      const left = this.#retryAt - this.#now();
+      if (left > 0) return Promise.reject(new BreakerOpenError(left, this.#lastFailure));
+      this.#state = 'probing';
+    }
+    // One .then on the request's path (no async function around it): the
+    // warm path pays one promise, not three.
+    let attempted: Promise<T>;
+    try {
+      attempted = attempt();
+    } catch (error) {
+      attempted = Promise.reject(error);
+    }
+    return attempted.then(
+      (result) => {
+        if (this.#state !== 'closed') this.#close();
+        return result;
+      },
+      (error: unknown) => {
+        if (isUnreachable(error)) this.#open(error);
+        else this.#close();
+        throw error;
+      },
+    );
+  }
+
+  #open(error: unknown): void {
+    this.#backOffMs = this.#backOffMs === 0 ? this.#firstBackOffMs : Math.min(this.#maxBackOffMs, this.#backOffMs * 2);
+    // Equal jitter (half fixed, half random): containers that failed together
+    // do not all probe together.
+    const wait = this.#backOffMs / 2 + (this.#random() * this.#backOffMs) / 2;
+    this.#retryAt = this.#now() + wait;
+    this.#lastFailure = error;
+    this.#state = 'open';
+  }
+
+  #close(): void {
+    this.#state = 'closed';
+    this.#backOffMs = 0;
+    this.#lastFailure = undefined;
+  }
+}
