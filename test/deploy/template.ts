@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Resource, Template } from '../../scripts/cfn-template.js';
+import {
+  activeResources,
+  evaluateConditions,
+  type Resource,
+  resolveIfs,
+  type Template,
+} from '../../scripts/cfn-template.js';
 
 export {
   activeResources,
@@ -127,7 +133,9 @@ export function resolvedTemplate(template: Template): Template {
   return {
     ...template,
     Conditions: undefined,
-    Resources: Object.fromEntries(Object.entries(activeResources(template)).map(([id, r]) => [id, strip(r)])),
+    Resources: Object.fromEntries(
+      Object.entries(activeResources(template)).map(([id, r]) => [id, strip(r as { Condition?: string })]),
+    ),
     Outputs: Object.fromEntries(outputs.map(([id, output]) => [id, strip(output as { Condition?: string })])),
   } as Template;
 }
