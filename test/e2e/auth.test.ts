@@ -115,11 +115,8 @@ describe('a write with a token that has cats/write', () => {
     const token = bearer(testToken({ client: 'e2e-writer-client' }));
     const created = await request(api.baseUrl, 'POST', '/cats', cat, token);
     expect(created.status).toBe(201);
-    const deadline = Date.now() + 5000;
-    while (!api.output().includes('by e2e-writer-client') && Date.now() < deadline) {
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    expect(api.output()).toMatch(/POST \/cats -> 201 in \d+ ms {2}\[[^\]]+\] {2}by e2e-writer-client/);
+    const id = created.headers['x-request-id'] ?? '';
+    expect(await api.lineWith(`[${id}]`)).toMatch(/POST \/cats -> 201 in \d+ ms {2}\[[^\]]+\] {2}by e2e-writer-client/);
   });
 });
 
@@ -136,8 +133,10 @@ describe('reads and the documentation', () => {
     const token = bearer(testToken({ client: 'e2e-reader-client' }));
     const reply = await request(api.baseUrl, 'GET', '/cats?breed=e2e-reader', undefined, token);
     expect(reply.status).toBe(200);
-    await new Promise((done) => setTimeout(done, 500));
-    expect(api.output()).toMatch(/GET \/cats -> 200/);
+    // This request's own line, not one an earlier GET wrote.
+    const line = await api.lineWith(`[${reply.headers['x-request-id']}]`);
+    expect(line).toMatch(/GET \/cats -> 200 in \d+ ms {2}\[[^\]]+\]/);
+    expect(line).not.toContain(' by ');
     expect(api.output()).not.toContain('e2e-reader-client');
   });
 

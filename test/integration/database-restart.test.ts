@@ -150,7 +150,7 @@ it('answers 503 when the socket closes mid-statement, then recovers', async () =
 it('fails a statement at once on a connection already known to be gone, instead of sending it', async () => {
   const { db: database, pool } = createDatabase(readDatabaseSettings({ DATABASE_URL: relay.url(databaseUrl) }));
   const clients: GuardedClient[] = [];
-  pool.on('connect', (client) => clients.push(client as GuardedClient));
+  pool.on('connect', (client) => clients.push(client as unknown as GuardedClient));
   try {
     await database.connection().execute(async (connection) => {
       await sql`SELECT 1`.execute(connection);

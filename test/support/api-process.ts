@@ -21,6 +21,12 @@ export interface ApiProcess {
   child: ChildProcess;
   /** Everything it printed so far, stdout and stderr. */
   output(): string;
+  /**
+   * The first line it prints (or printed) that contains `marker`, such as a
+   * request's id: waits for the event, whatever came before it. The bound
+   * only turns a line that never comes into a failure with the output.
+   */
+  lineWith(marker: string, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
   /** Sends a signal (Ctrl-C by default) and waits for the exit. */
@@ -41,6 +47,11 @@ export interface ApiOptions {
   cwd?: string;
   /** Options of `npm start` (`--open`, `--param=authReads=true`). */
   args?: string[];
+  /**
+   * Run it as `npm start` (npm, then its shell, then node), the way a user
+   * or an IDE does, rather than node on scripts/start.ts directly.
+   */
+  viaNpm?: boolean;
 }
 
 // serverless-offline never checks a signature, so any key will do; one of
@@ -91,11 +102,13 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...(options.args ?? [])], {
-    cwd: options.cwd ?? root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const start = ['--import', 'tsx', 'scripts/start.ts'];
+  // npm's own CLI when the tests run under npm (npm_execpath), else the one on PATH.
+  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  const [command = '', ...commandArgs] = options.viaNpm
+    ? [...npm, 'start', ...(options.args?.length ? ['--', ...options.args] : [])]
+    : [process.execPath, ...start, ...(options.args ?? [])];
+  const child = spawn(command, commandArgs, { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const waitFor = options.waitFor ?? /\[cats-api\] Ready:/;
@@ -123,6 +136,15 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
     token,
     child,
     output: () => text,
+    async lineWith(marker, timeoutMs = 60000) {
+      const giveUp = Date.now() + timeoutMs;
+      for (;;) {
+        const line = text.split('\n').find((candidate) => candidate.includes(marker));
+        if (line !== undefined) return line;
+        if (Date.now() > giveUp) throw new Error(`no line with ${marker} in the output:\n${text}`);
+        await new Promise((again) => setTimeout(again, 20));
+      }
+    },
     exited,
     async stop(signal: NodeJS.Signals = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
