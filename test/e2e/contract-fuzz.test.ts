@@ -314,7 +314,8 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cats-fuzz-'));
   databaseUrl = external ? await createScratchDatabase(server, 'cats_fuzz_http') : undefined;
   const embeddedPort = await freePort();
-  api = await startApi({ dataDir, databaseUrl, embeddedPort });
+  // INFO: the request lines (with their durations) are in the output a failure prints.
+  api = await startApi({ dataDir, databaseUrl, embeddedPort, env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
   database = new pg.Client({
     connectionString: databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`,
   });
