@@ -12,7 +12,7 @@ import pg from 'pg';
 import { handler as createCat } from '../../functions/create-cat.js';
 import { closeDatabase } from '../../lib/db/index.js';
 import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
-import { type ApiProcess, request, startApi } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   catsDatabase = databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`;
   api = await startApi({ dataDir, databaseUrl, embeddedPort });
   expect(api.output()).toContain('[cats-api] Ready:');
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await closeDatabase();
@@ -42,7 +42,7 @@ afterAll(async () => {
   // Run as root, the cluster may live outside dataDir (scripts/local-db.ts).
   await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
-}, 60000);
+}, apiTimeoutMs);
 
 describe("the tutorial's flow, verbatim routes", () => {
   it('adds a cat, lists it, edits its price and removes it', async () => {
@@ -190,30 +190,38 @@ describe('JSON bodies that are not objects, over HTTP', () => {
 });
 
 describe('running npm start', () => {
-  it('refuses a second start on the same data folder and says why', async () => {
-    const second = await startApi({ dataDir, databaseUrl, embeddedPort, waitFor: /already running/ });
-    expect(await second.exited).toBe(1);
-    expect(second.output()).toMatch(/The Cats API is already running \(pid \d+/);
-  }, 60000);
+  it(
+    'refuses a second start on the same data folder and says why',
+    async () => {
+      const second = await startApi({ dataDir, databaseUrl, embeddedPort, waitFor: /already running/ });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toMatch(/The Cats API is already running \(pid \d+/);
+    },
+    apiTimeoutMs,
+  );
 
-  it('stops cleanly on Ctrl-C, leaving no PostgreSQL behind, and keeps the data for the next start', async () => {
-    const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Survivor', price: 9, breed: 'e2e-restart' });
-    expect(kept.status).toBe(201);
-    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
-    const postgresPid = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  it(
+    'stops cleanly on Ctrl-C, leaving no PostgreSQL behind, and keeps the data for the next start',
+    async () => {
+      const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Survivor', price: 9, breed: 'e2e-restart' });
+      expect(kept.status).toBe(201);
+      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+      const postgresPid = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
 
-    expect(await api.stop('SIGINT')).toBe(0);
-    expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
-    if (postgresPid !== undefined) {
-      expect(existsSync(pidFile)).toBe(false);
-      expect(() => process.kill(postgresPid, 0)).toThrow();
-    }
+      expect(await api.stop('SIGINT')).toBe(0);
+      expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
+      if (postgresPid !== undefined) {
+        expect(existsSync(pidFile)).toBe(false);
+        expect(() => process.kill(postgresPid, 0)).toThrow();
+      }
 
-    api = await startApi({ dataDir, databaseUrl, embeddedPort });
-    const again = await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`);
-    expect(again.status).toBe(200);
-    expect(again.body).toEqual(kept.body);
-  }, 120000);
+      api = await startApi({ dataDir, databaseUrl, embeddedPort });
+      const again = await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(kept.body);
+    },
+    apiTimeoutMs,
+  );
 
   const embeddedOnly = external ? it.skip : it;
 
@@ -243,7 +251,7 @@ describe('running npm start', () => {
       api = await startApi({ dataDir, databaseUrl, embeddedPort });
       expect((await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`)).body).toEqual(kept.body);
     },
-    120000,
+    apiTimeoutMs,
   );
 
   embeddedOnly(
@@ -275,7 +283,7 @@ describe('running npm start', () => {
       expect(() => process.kill(leftover, 0)).toThrow();
       expect((await request(api.baseUrl, 'GET', '/cats?breed=e2e-leftover')).body.items).toEqual([kept.body]);
     },
-    120000,
+    apiTimeoutMs,
   );
 });
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeCluster } from '../../scripts/local-db.js';
 import { readScope, writeScope } from '../../scripts/local-issuer.js';
-import { type ApiProcess, request, startApi, testToken } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, request, startApi, testToken } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -30,14 +30,14 @@ beforeAll(async () => {
   // INFO: the request lines, to see whom they name.
   api = await startApi({ dataDir, databaseUrl, env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
   expect(api.output()).toContain('[cats-api] Ready:');
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await api?.stop();
   if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
   await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
-}, 60000);
+}, apiTimeoutMs);
 
 /** The test's cats, as the API lists them. */
 async function guardedCats(): Promise<unknown[]> {
@@ -151,63 +151,79 @@ describe('reads and the documentation', () => {
 });
 
 describe('npm start -- --open', () => {
-  it('lets writes through without a token, and says so loudly', async () => {
-    const openDir = await mkdtemp(join(tmpdir(), 'cats-e2e-open-'));
-    const openDatabase = external ? await createScratchDatabase(server, 'cats_e2e_open') : undefined;
-    const open = await startApi({ dataDir: openDir, databaseUrl: openDatabase, args: ['--open'] });
-    try {
-      expect(open.output()).toContain('!!! OPEN (--open): no route checks a token');
-      const created = await request(open.baseUrl, 'POST', '/add', cat, { authorization: '' });
-      expect(created.status).toBe(201);
-      const { body } = await request(open.baseUrl, 'GET', '/openapi.json');
-      expect(body.paths['/cats'].post.security).toEqual([]);
-    } finally {
-      await open.stop();
-      if (openDatabase) await dropScratchDatabase(server, openDatabase);
-      await removeCluster(join(openDir, 'postgres'));
-      await rm(openDir, { recursive: true, force: true });
-    }
-  }, 120000);
+  it(
+    'lets writes through without a token, and says so loudly',
+    async () => {
+      const openDir = await mkdtemp(join(tmpdir(), 'cats-e2e-open-'));
+      const openDatabase = external ? await createScratchDatabase(server, 'cats_e2e_open') : undefined;
+      const open = await startApi({ dataDir: openDir, databaseUrl: openDatabase, args: ['--open'] });
+      try {
+        expect(open.output()).toContain('!!! OPEN (--open): no route checks a token');
+        const created = await request(open.baseUrl, 'POST', '/add', cat, { authorization: '' });
+        expect(created.status).toBe(201);
+        const { body } = await request(open.baseUrl, 'GET', '/openapi.json');
+        expect(body.paths['/cats'].post.security).toEqual([]);
+      } finally {
+        await open.stop();
+        if (openDatabase) await dropScratchDatabase(server, openDatabase);
+        await removeCluster(join(openDir, 'postgres'));
+        await rm(openDir, { recursive: true, force: true });
+      }
+    },
+    apiTimeoutMs,
+  );
 });
 
 describe('npm start -- --param=authReads=true', () => {
-  it('closes the reads as a stage would: 401 without a token, 403 with only cats/write, 200 with cats/read; the docs stay open', async () => {
-    const readsDir = await mkdtemp(join(tmpdir(), 'cats-e2e-reads-'));
-    const readsDatabase = external ? await createScratchDatabase(server, 'cats_e2e_reads') : undefined;
-    const closed = await startApi({ dataDir: readsDir, databaseUrl: readsDatabase, args: ['--param=authReads=true'] });
-    try {
-      expect(closed.output()).toContain('reads one with cats/read');
-      const none = { authorization: '' };
-      // The document of this API says reads need cats/read, so request() checks these answers against it.
-      const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
-      expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
-      expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
-      expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
-      expect((await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status).toBe(
-        403,
-      );
-      const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
-      expect(read.status).toBe(200);
-    } finally {
-      await closed.stop();
-      if (readsDatabase) await dropScratchDatabase(server, readsDatabase);
-      await removeCluster(join(readsDir, 'postgres'));
-      await rm(readsDir, { recursive: true, force: true });
-    }
-  }, 120000);
+  it(
+    'closes the reads as a stage would: 401 without a token, 403 with only cats/write, 200 with cats/read; the docs stay open',
+    async () => {
+      const readsDir = await mkdtemp(join(tmpdir(), 'cats-e2e-reads-'));
+      const readsDatabase = external ? await createScratchDatabase(server, 'cats_e2e_reads') : undefined;
+      const closed = await startApi({
+        dataDir: readsDir,
+        databaseUrl: readsDatabase,
+        args: ['--param=authReads=true'],
+      });
+      try {
+        expect(closed.output()).toContain('reads one with cats/read');
+        const none = { authorization: '' };
+        // The document of this API says reads need cats/read, so request() checks these answers against it.
+        const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
+        expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
+        expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
+        expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
+        expect(
+          (await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status,
+        ).toBe(403);
+        const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
+        expect(read.status).toBe(200);
+      } finally {
+        await closed.stop();
+        if (readsDatabase) await dropScratchDatabase(server, readsDatabase);
+        await removeCluster(join(readsDir, 'postgres'));
+        await rm(readsDir, { recursive: true, force: true });
+      }
+    },
+    apiTimeoutMs,
+  );
 });
 
 describe('serverless-offline started without npm start', () => {
-  it('refuses to run without --ignoreJWTSignature, which alone makes it check tokens', () => {
-    const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
-    const result = spawnSync(process.execPath, [sls, 'offline', 'start', '--httpPort', '1', '--lambdaPort', '2'], {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      encoding: 'utf8',
-      timeout: 60000,
-      input: '',
-    });
-    expect(result.status).not.toBe(0);
-    expect(`${result.stdout}${result.stderr}`).toContain('checks JWT authorizers only with --ignoreJWTSignature');
-  }, 60000);
+  it(
+    'refuses to run without --ignoreJWTSignature, which alone makes it check tokens',
+    () => {
+      const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
+      const result = spawnSync(process.execPath, [sls, 'offline', 'start', '--httpPort', '1', '--lambdaPort', '2'], {
+        cwd: root,
+        env: { ...process.env, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+        timeout: 60000,
+        input: '',
+      });
+      expect(result.status).not.toBe(0);
+      expect(`${result.stdout}${result.stderr}`).toContain('checks JWT authorizers only with --ignoreJWTSignature');
+    },
+    apiTimeoutMs,
+  );
 });

@@ -26,7 +26,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { openApiDocument } from '../../lib/openapi/document.js';
 import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
-import { type ApiProcess, authorizationFor, startApi } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, authorizationFor, startApi } from '../support/api-process.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
 import { useFuzzSeed } from '../support/fuzz-seed.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
@@ -320,7 +320,7 @@ beforeAll(async () => {
     connectionString: databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`,
   });
   await database.connect();
-}, 180000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await database?.end();
@@ -328,7 +328,7 @@ afterAll(async () => {
   if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
   await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
-}, 60000);
+}, apiTimeoutMs);
 
 async function tableState(): Promise<string> {
   const { rows } = await database.query(

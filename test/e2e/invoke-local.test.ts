@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { migrations } from '../../lib/db/migrations.js';
+import { apiTimeoutMs } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,7 +36,7 @@ async function invokeLocal(databaseUrl: string, ...args: string[]): Promise<stri
       POWERTOOLS_LOG_LEVEL: 'WARN',
       CATS_ESBUILD_WORK_FOLDER: workFolder,
     },
-    timeout: 60000,
+    timeout: apiTimeoutMs,
   });
   // Without a terminal, `invoke local` reads the event from standard input
   // until it closes.
@@ -53,19 +54,27 @@ afterAll(async () => {
   await rm(join(root, workFolder), { recursive: true, force: true });
 });
 
-it('runs the migrate function against the configured database, then finds nothing to apply', async () => {
-  const empty = await newDatabase(false);
-  expect(result(await invokeLocal(empty, '-f', 'migrate')).applied).toEqual(Object.keys(migrations).sort());
-  expect(result(await invokeLocal(empty, '-f', 'migrate'))).toEqual({ applied: [] });
-}, 90000);
+it(
+  'runs the migrate function against the configured database, then finds nothing to apply',
+  async () => {
+    const empty = await newDatabase(false);
+    expect(result(await invokeLocal(empty, '-f', 'migrate')).applied).toEqual(Object.keys(migrations).sort());
+    expect(result(await invokeLocal(empty, '-f', 'migrate'))).toEqual({ applied: [] });
+  },
+  apiTimeoutMs,
+);
 
-it('runs a route function with a fixture event and prints its API Gateway response', async () => {
-  // A migrated database with no cat yet: the create fixture's cat gets id 1, the one the get fixture names.
-  const migrated = await newDatabase(true);
-  const created = result(await invokeLocal(migrated, '-f', 'createCat', '--path', 'test/events/create-cat.json'));
-  expect(created.statusCode).toBe(201);
-  expect(JSON.parse(created.body)).toMatchObject({ id: 1, name: 'catty mcCatFace' });
-  const fetched = result(await invokeLocal(migrated, '-f', 'getCat', '--path', 'test/events/get-cat.json'));
-  expect(fetched.statusCode).toBe(200);
-  expect(JSON.parse(fetched.body).id).toBe(1);
-}, 90000);
+it(
+  'runs a route function with a fixture event and prints its API Gateway response',
+  async () => {
+    // A migrated database with no cat yet: the create fixture's cat gets id 1, the one the get fixture names.
+    const migrated = await newDatabase(true);
+    const created = result(await invokeLocal(migrated, '-f', 'createCat', '--path', 'test/events/create-cat.json'));
+    expect(created.statusCode).toBe(201);
+    expect(JSON.parse(created.body)).toMatchObject({ id: 1, name: 'catty mcCatFace' });
+    const fetched = result(await invokeLocal(migrated, '-f', 'getCat', '--path', 'test/events/get-cat.json'));
+    expect(fetched.statusCode).toBe(200);
+    expect(JSON.parse(fetched.body).id).toBe(1);
+  },
+  apiTimeoutMs,
+);

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, removeCluster } from '../../scripts/local-db.js';
-import { request, startApi } from '../support/api-process.js';
+import { apiTimeoutMs, request, startApi } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const external = process.env.CATS_TEST_EXTERNAL === '1';
@@ -27,7 +27,7 @@ afterAll(async () => {
     await removeCluster(join(folder, 'postgres'));
     await rm(folder, { recursive: true, force: true });
   }
-}, 60000);
+}, apiTimeoutMs);
 
 /** Every process below `pid`, with its command line (Linux /proc). */
 function descendants(pid: number): { pid: number; command: string }[] {
@@ -70,38 +70,42 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 describe.each(['SIGINT', 'SIGTERM'] as const)('%s sent to the npm start process alone', (signal) => {
-  it('stops the API, serverless-offline and the embedded PostgreSQL, and frees the ports', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'cats-signal-'));
-    folders.push(dataDir);
-    const databaseUrl = external ? await createScratchDatabase(server, 'cats_signal') : undefined;
-    if (databaseUrl) databases.push(databaseUrl);
-    const port = await freePort();
-    const embeddedPort = await freePort();
-    const api = await startApi({ dataDir, databaseUrl, port, embeddedPort, viaNpm: true });
-    expect(api.output()).toContain('[cats-api] Ready:');
-    expect((await request(api.baseUrl, 'GET', '/cats?limit=1')).status).toBe(200);
+  it(
+    'stops the API, serverless-offline and the embedded PostgreSQL, and frees the ports',
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'cats-signal-'));
+      folders.push(dataDir);
+      const databaseUrl = external ? await createScratchDatabase(server, 'cats_signal') : undefined;
+      if (databaseUrl) databases.push(databaseUrl);
+      const port = await freePort();
+      const embeddedPort = await freePort();
+      const api = await startApi({ dataDir, databaseUrl, port, embeddedPort, viaNpm: true });
+      expect(api.output()).toContain('[cats-api] Ready:');
+      expect((await request(api.baseUrl, 'GET', '/cats?limit=1')).status).toBe(200);
 
-    const npmPid = api.child.pid ?? 0;
-    const started = descendants(npmPid);
-    // npm's child is node on scripts/start.ts itself (the script execs), with serverless-offline below it.
-    expect(started[0]?.command).toMatch(/^\S*node --import tsx scripts\/start\.ts/);
-    const offline = started.filter((p) => p.command.includes('serverless') && p.command.includes('offline'));
-    expect(offline).toHaveLength(1);
-    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
-    const postmaster = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    if (postmaster !== undefined) expect(running(postmaster)).toBe(true);
+      const npmPid = api.child.pid ?? 0;
+      const started = descendants(npmPid);
+      // npm's child is node on scripts/start.ts itself (the script execs), with serverless-offline below it.
+      expect(started[0]?.command).toMatch(/^\S*node --import tsx scripts\/start\.ts/);
+      const offline = started.filter((p) => p.command.includes('serverless') && p.command.includes('offline'));
+      expect(offline).toHaveLength(1);
+      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+      const postmaster = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      if (postmaster !== undefined) expect(running(postmaster)).toBe(true);
 
-    process.kill(npmPid, signal);
-    expect(await api.exited).toBe(0);
-    expect(api.output()).toContain('[cats-api] Stopping ...');
+      process.kill(npmPid, signal);
+      expect(await api.exited).toBe(0);
+      expect(api.output()).toContain('[cats-api] Stopping ...');
 
-    for (const p of started) expect([p.command, running(p.pid)]).toEqual([p.command, false]);
-    if (postmaster !== undefined) {
-      expect(running(postmaster)).toBe(false);
-      expect(existsSync(pidFile)).toBe(false);
-      expect(await portFree(embeddedPort)).toBe(true);
-    }
-    expect(await portFree(port)).toBe(true);
-    expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
-  }, 180000);
+      for (const p of started) expect([p.command, running(p.pid)]).toEqual([p.command, false]);
+      if (postmaster !== undefined) {
+        expect(running(postmaster)).toBe(false);
+        expect(existsSync(pidFile)).toBe(false);
+        expect(await portFree(embeddedPort)).toBe(true);
+      }
+      expect(await portFree(port)).toBe(true);
+      expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
+    },
+    apiTimeoutMs,
+  );
 });

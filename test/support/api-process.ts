@@ -73,6 +73,16 @@ export function authorizationFor(baseUrl: string): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
+/**
+ * How long starting the API (a PostgreSQL cluster, migrations, esbuild
+ * bundling every function, serverless-offline) may take before it counts as
+ * hung: seconds on an idle machine, minutes on a loaded one (a 90 s bound
+ * failed at a load average of 50 on 2 cores). Only a hang exceeds it.
+ */
+const apiStartLimitMs = 10 * 60 * 1000;
+/** The Jest timeout of a hook or test that starts or stops an API: above apiStartLimitMs, so startApi reports first. */
+export const apiTimeoutMs = 15 * 60 * 1000;
+
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
   // The OS may hand out the same free port twice in a row: keep them apart.
@@ -113,7 +123,7 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const waitFor = options.waitFor ?? /\[cats-api\] Ready:/;
   await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`API did not start in time:\n${text}`)), 90000);
+    const timer = setTimeout(() => fail(new Error(`API did not start in time:\n${text}`)), apiStartLimitMs);
     const onData = (chunk: Buffer) => {
       text += chunk.toString();
       if (waitFor.test(text)) {
