@@ -45,7 +45,7 @@ it(
     await promisify(execFile)(process.execPath, [sls, 'package', '--stage', 'dev', '--package', join(folder, 'pkg')], {
       cwd: root,
       env,
-      timeout: 120000,
+      timeout: apiTimeoutMs,
     });
 
     // createCat's first call: serverless-offline loads its bundle only now.
