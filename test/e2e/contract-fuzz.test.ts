@@ -16,8 +16,9 @@
  * empty segment), not one it normalises onto a route.
  *
  * Every run prints its fast-check seed; `CATS_FUZZ_SEED=<seed> npm test --
- * test/e2e/contract-fuzz.test.ts` replays it (test/support/fuzz-seed.ts), and
- * `CATS_FUZZ_RUNS=<n>` changes the number of requests (5200 by default).
+ * test/e2e/contract-fuzz.test.ts` replays it (test/support/fuzz-seed.ts),
+ * `CATS_FUZZ_RUNS=<n>` changes the number of requests (5200 by default), and
+ * `CATS_FUZZ_SEEDS=<n>` runs n seeds one after the other against one API.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,10 +29,10 @@ import { openApiDocument } from '../../lib/openapi/document.js';
 import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
 import { type ApiProcess, apiTimeoutMs, authorizationFor, startApi } from '../support/api-process.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
-import { useFuzzSeed } from '../support/fuzz-seed.js';
+import { fuzzSeeds, useFuzzSeed } from '../support/fuzz-seed.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
-useFuzzSeed(import.meta.url);
+const seeds = fuzzSeeds(useFuzzSeed(import.meta.url));
 
 type Schema = Record<string, any>;
 interface Parameter {
@@ -338,21 +339,23 @@ async function tableState(): Promise<string> {
 }
 
 const runs = Number(process.env.CATS_FUZZ_RUNS ?? 5200);
+const total = runs * seeds.length;
 
-it(`answers ${runs} generated requests to every operation of the document (and to none) as the document says, never with a 5xx`, async () => {
-  const created = await fetch(`${api.baseUrl}/cats`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
-    body: JSON.stringify({ name: 'Fuzzy', price: 1, breed: 'fuzz' }),
-  });
-  existingId = ((await created.json()) as { id: number }).id;
-  const counts = { requests: 0, documented: 0, unmatched: 0, accepted: 0, rejected: 0, validAccepted: 0 };
-  const arbitrary = fc.oneof(
-    { weight: operations.length * 4, arbitrary: fc.constantFrom(...operations).chain(requestFor) },
-    { weight: 4, arbitrary: unmatched },
-  );
-  await fc.assert(
-    fc.asyncProperty(arbitrary, async (generated) => {
+it(
+  `answers ${total} generated requests to every operation of the document (and to none) as the document says, never with a 5xx`,
+  async () => {
+    const created = await fetch(`${api.baseUrl}/cats`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
+      body: JSON.stringify({ name: 'Fuzzy', price: 1, breed: 'fuzz' }),
+    });
+    existingId = ((await created.json()) as { id: number }).id;
+    const counts = { requests: 0, documented: 0, unmatched: 0, accepted: 0, rejected: 0, validAccepted: 0 };
+    const arbitrary = fc.oneof(
+      { weight: operations.length * 4, arbitrary: fc.constantFrom(...operations).chain(requestFor) },
+      { weight: 4, arbitrary: unmatched },
+    );
+    const property = fc.asyncProperty(arbitrary, async (generated) => {
       const { operation, query, body } = generated;
       const headers = withUniqueKey(generated);
       const write = operation.method !== 'GET';
@@ -420,13 +423,15 @@ it(`answers ${runs} generated requests to every operation of the document (and t
         expect([404, 405]).toContain(reply.status);
         if (reply.status === 405) expect(responseHeaders.allow).toMatch(/^[A-Z]+(, [A-Z]+)*$/);
       }
-    }),
-    { numRuns: runs },
-  );
-  console.log(`contract fuzz: ${JSON.stringify(counts)}`);
-  expect(counts.requests).toBe(runs);
-  // Both halves of each property were exercised.
-  expect(counts.validAccepted).toBeGreaterThan(runs / 20);
-  expect(counts.rejected).toBeGreaterThan(runs / 20);
-  expect(counts.unmatched).toBeGreaterThan(runs / 50);
-}, 1500000);
+    });
+    // One seed, or several in this one API process (CATS_FUZZ_SEEDS); a failure names its seed.
+    for (const seed of seeds) await fc.assert(property, { numRuns: runs, seed });
+    console.log(`contract fuzz, seeds ${seeds.join(', ')}: ${JSON.stringify(counts)}`);
+    expect(counts.requests).toBe(total);
+    // Both halves of each property were exercised.
+    expect(counts.validAccepted).toBeGreaterThan(total / 20);
+    expect(counts.rejected).toBeGreaterThan(total / 20);
+    expect(counts.unmatched).toBeGreaterThan(total / 50);
+  },
+  1500000 * seeds.length,
+);

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { readDatabaseSettings } from '../../lib/config.js';
 import { createDatabase } from '../../lib/db/index.js';
 import { migrateToLatest, migrations } from '../../lib/db/migrations.js';
+import { apiTimeoutMs } from '../support/api-process.js';
 import { functionBuildOptions, root } from '../support/bundle.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -43,7 +44,6 @@ async function build(entry: string, outfile: string): Promise<string> {
 /** Imports a bundle in a fresh node and runs the handler ("up") or every down migration ("down"). */
 const run = `
 import { pathToFileURL } from 'node:url';
-import { apiTimeoutMs } from '../support/api-process.js';
 const [bundle, action] = process.argv.slice(2);
 const fn = await import(pathToFileURL(bundle).href);
 if (action === 'down') {
