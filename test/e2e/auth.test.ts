@@ -218,7 +218,8 @@ describe('serverless-offline started without npm start', () => {
         cwd: root,
         env: { ...process.env, NODE_OPTIONS: '' },
         encoding: 'utf8',
-        timeout: 60000,
+        // Only a hang exceeds it: sls took over 60 s to start at a load average of 60 on 2 cores.
+        timeout: apiTimeoutMs,
         input: '',
       });
       expect(result.status).not.toBe(0);

@@ -59,7 +59,7 @@ if (action === 'down') {
 async function invoke(bundle: string, action: 'up' | 'down', databaseUrl: string): Promise<any> {
   const running = promisify(execFile)(process.execPath, ['--enable-source-maps', runner, bundle, action], {
     env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: '', POWERTOOLS_LOG_LEVEL: 'WARN' },
-    timeout: 30000,
+    timeout: apiTimeoutMs, // only a hang exceeds it
   });
   const { stdout } = await running.catch((error: { stderr?: string }) => {
     throw new Error(`the bundled migrate function failed (${action}):\n${error.stderr ?? error}`);

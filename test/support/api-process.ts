@@ -107,6 +107,9 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
     // Jest's own Node flags are not for the API.
     NODE_OPTIONS: '',
     POWERTOOLS_LOG_LEVEL: 'WARN',
+    // No emulator Lambda timeout (serverless.yml): 15 s of wall clock is a
+    // timing assertion on the machine's load; the tests' own bounds catch a hang.
+    OFFLINE_NO_LAMBDA_TIMEOUT: 'true',
     ...options.env,
   };
   delete env.DATABASE_URL;
