@@ -1,0 +1,99 @@
+/**
+ * The password of a function that connects with RDS IAM database
+ * authentication (DB_AUTH=iam): a token that is a SigV4-presigned
+ * `rds-db:connect` request for the database user, signed inside the function
+ * with its own role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_SESSION_TOKEN, which Lambda puts in the environment). No secret is
+ * read; RDS checks the signature and the role's `rds-db:connect` permission.
+ */
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** RDS accepts a token for 15 minutes after it was signed. */
+export const tokenLifetimeSeconds = 900;
+/** A token is signed again this long before it expires, so a slow connect never sends a stale one. */
+export const tokenRenewalMarginSeconds = 180;
+
+export interface IamTokenOptions {
+  host: string;
+  port: number;
+  user: string;
+  region: string;
+}
+
+export class IamTokenError extends Error {
+  override name = 'IamTokenError';
+}
+
+/** The credentials Lambda provides to the function, from the environment. */
+function credentialsFromEnvironment(env: NodeJS.ProcessEnv) {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new IamTokenError(
+      'DB_AUTH=iam signs its token with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which Lambda sets; they are not set',
+    );
+  }
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  };
+}
+
+/** RFC 3986 encoding, as SigV4 canonicalises the query (encodeURIComponent leaves !'()* alone). */
+function escape(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Signs one token: `host:port/?Action=connect&DBUser=...&X-Amz-...`, as `@aws-sdk/rds-signer` formats it. */
+export async function signIamToken(
+  { host, port, user, region }: IamTokenOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  now: Date = new Date(),
+): Promise<string> {
+  const signer = new SignatureV4({
+    service: 'rds-db',
+    region,
+    credentials: credentialsFromEnvironment(env),
+    sha256: Hash.bind(null, 'sha256'),
+  });
+  const presigned = await signer.presign(
+    {
+      method: 'GET',
+      protocol: 'https:',
+      hostname: host,
+      port,
+      path: '/',
+      query: { Action: 'connect', DBUser: user },
+      headers: { host: `${host}:${port}` },
+    },
+    { expiresIn: tokenLifetimeSeconds, signingDate: now },
+  );
+  const query = Object.entries(presigned.query ?? {})
+    .map(([name, value]) => `${escape(name)}=${escape(String(value))}`)
+    .join('&');
+  return `${host}:${port}/?${query}`;
+}
+
+/**
+ * A `password` function for `pg`: the current token, signed on first use and
+ * reused until {@link tokenRenewalMarginSeconds} before it expires, so a
+ * container signs about once every 12 minutes however many connections it
+ * opens.
+ */
+export function iamTokenPassword(options: IamTokenOptions): () => Promise<string> {
+  let cached: { token: Promise<string>; renewAt: number } | undefined;
+  return () => {
+    const now = Date.now();
+    if (cached === undefined || now >= cached.renewAt) {
+      const token = signIamToken(options, process.env, new Date(now));
+      const entry = { token, renewAt: now + (tokenLifetimeSeconds - tokenRenewalMarginSeconds) * 1000 };
+      cached = entry;
+      // A failed signature is not kept: the next connection signs again.
+      token.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+    }
+    return cached.token;
+  };
+}
