@@ -41,7 +41,7 @@ function credentialsFromEnvironment(env: NodeJS.ProcessEnv) {
 }
 
 /** RFC 3986 encoding, as SigV4 canonicalises the query (encodeURIComponent leaves !'()* alone). */
-function escape(value: string): string {
+function rfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -70,7 +70,7 @@ export async function signIamToken(
     { expiresIn: tokenLifetimeSeconds, signingDate: now },
   );
   const query = Object.entries(presigned.query ?? {})
-    .map(([name, value]) => `${escape(name)}=${escape(String(value))}`)
+    .map(([name, value]) => `${rfc3986(name)}=${rfc3986(String(value))}`)
     .join('&');
   return `${host}:${port}/?${query}`;
 }

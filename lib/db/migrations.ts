@@ -5,8 +5,99 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
+import { defaultApplicationUser, readApplicationUser } from '../config.js';
 
-export const migrations: Record<string, Migration> = {
+/**
+ * The migrations, for the role the API connects as (DB_APP_USER): the
+ * migrations run as the owner of the schema, the API as that role.
+ */
+export function migrationsFor(applicationUser: string): Record<string, Migration> {
+  return {
+    ...tableMigrations,
+    '2026_12_06_0005_create_application_role': applicationRoleMigration(applicationUser),
+  };
+}
+
+/**
+ * Creates the API's role: it logs in, reads and writes the API's rows, and
+ * nothing else. It creates, alters and drops nothing (only the owner, who
+ * runs the migrations, can), creates no role or database, is no superuser,
+ * owns nothing, and cannot read pg_authid. Default privileges give it the
+ * same rights on every table and sequence the owner creates later, so a new
+ * table needs no GRANT of its own in its migration.
+ */
+function applicationRoleMigration(user: string): Migration {
+  // Checked again here: the name goes into SQL as an identifier.
+  readApplicationUser({ DB_APP_USER: user });
+  const role = sql.id(user);
+  return {
+    async up(db: Kysely<unknown>) {
+      // Roles belong to the whole server, and several databases (tests,
+      // stages sharing an instance) may create this one at the same time.
+      await sql
+        .raw(`DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${user}') THEN
+    CREATE ROLE "${user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$`)
+        .execute(db);
+      // A role of that name made by someone else with more rights is not
+      // quietly used as the API's.
+      const { rows } = await sql<{ privileged: boolean; login: boolean }>`
+        SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls AS privileged,
+               rolcanlogin AS login
+        FROM pg_roles WHERE rolname = ${user}`.execute(db);
+      if (rows[0]?.privileged || rows[0]?.login === false) {
+        throw new Error(
+          `role ${user} exists but may log in: ${rows[0]?.login}, and is privileged: ${rows[0]?.privileged}; ` +
+            'the API role must be a plain LOGIN role (DB_APP_USER names another)',
+        );
+      }
+      await sql`GRANT CONNECT ON DATABASE ${sql.id(await currentDatabase(db))} TO ${role}`.execute(db);
+      await sql`GRANT USAGE ON SCHEMA public TO ${role}`.execute(db);
+      // Before PostgreSQL 15 every role could create tables in public; from
+      // 15 on this changes nothing (and warns rather than fails for a
+      // migrating user who does not own the schema).
+      await sql`REVOKE CREATE ON SCHEMA public FROM PUBLIC`.execute(db);
+      // The API's tables so far, by name: not the migrator's own
+      // (kysely_migration*), which the API must not be able to rewrite.
+      await sql`GRANT SELECT, INSERT, UPDATE, DELETE ON cats, idempotency_keys TO ${role}`.execute(db);
+      await sql`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`.execute(db);
+      await sql`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`.execute(
+        db,
+      );
+      await sql`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO ${role}`.execute(db);
+      // On RDS: logging in with an IAM token instead of a password.
+      await sql
+        .raw(`DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN
+    GRANT rds_iam TO "${user}";
+  END IF;
+END $$`)
+        .execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      // The role itself stays: it belongs to the server, and other
+      // databases on it may use it.
+      await sql`ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM ${role}`.execute(db);
+      await sql`ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM ${role}`.execute(db);
+      await sql`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${role}`.execute(db);
+      await sql`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`.execute(db);
+      await sql`REVOKE USAGE ON SCHEMA public FROM ${role}`.execute(db);
+      await sql`REVOKE CONNECT ON DATABASE ${sql.id(await currentDatabase(db))} FROM ${role}`.execute(db);
+    },
+  };
+}
+
+async function currentDatabase(db: Kysely<unknown>): Promise<string> {
+  const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(db);
+  return rows[0]?.name ?? '';
+}
+
+const tableMigrations: Record<string, Migration> = {
   '2026_11_23_0001_create_cats': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -89,10 +180,15 @@ export const migrations: Record<string, Migration> = {
   },
 };
 
-export function migrator(db: Kysely<unknown>): Migrator {
+/** The migrations for the default role, for listing their names. */
+export const migrations: Record<string, Migration> = migrationsFor(defaultApplicationUser);
+
+/** The migrator, for the API role DB_APP_USER names (default cats_api). */
+export function migrator(db: Kysely<unknown>, applicationUser: string = readApplicationUser()): Migrator {
+  const all = migrationsFor(applicationUser);
   return new Migrator({
     db,
-    provider: { getMigrations: async () => migrations },
+    provider: { getMigrations: async () => all },
   });
 }
 
@@ -106,8 +202,11 @@ export interface MigrationReport {
  * once: Kysely's Migrator holds a Postgres advisory lock while it works, and a
  * second runner finds nothing left to do.
  */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationReport> {
-  const { error, results } = await migrator(db).migrateToLatest();
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  applicationUser: string = readApplicationUser(),
+): Promise<MigrationReport> {
+  const { error, results } = await migrator(db, applicationUser).migrateToLatest();
   if (error) throw new MigrationError(results ?? [], error);
   return { applied: (results ?? []).map((r) => r.migrationName) };
 }

@@ -1,11 +1,14 @@
 import { closeDatabase, db } from '../../lib/db/index.js';
 import { migrateToLatest } from '../../lib/db/migrations.js';
+import { applicationUrl } from '../../scripts/local-db.js';
 import { createScratchDatabase, dropScratchDatabase } from './test-database.js';
 
 /**
  * Gives the calling test file a migrated database of its own and makes it the
  * handlers' database (DATABASE_URL), for tests that count or fill rows and
- * must not disturb, or be disturbed by, the other files. Returns its URL.
+ * must not disturb, or be disturbed by, the other files. The handlers
+ * connect as the API's role; the URL returned is the owner's, for loading
+ * data in bulk or creating tables of the test's own.
  */
 export function useScratchDatabase(prefix: string): () => string {
   const server = process.env.CATS_TEST_SERVER_URL ?? '';
@@ -16,6 +19,8 @@ export function useScratchDatabase(prefix: string): () => string {
     await closeDatabase();
     process.env.DATABASE_URL = url;
     await migrateToLatest(db() as never);
+    await closeDatabase();
+    process.env.DATABASE_URL = await applicationUrl(url);
   });
   afterAll(async () => {
     await closeDatabase();

@@ -1,5 +1,5 @@
-import { jest } from '@jest/globals';
 import { createHash, createHmac } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { iamTokenPassword, signIamToken, tokenLifetimeSeconds } from '../../lib/db/iam-token.js';
 
 // AWS's documented example credentials: nothing real.
@@ -59,9 +59,9 @@ describe('signIamToken', () => {
     const token = await signIamToken(target, credentials);
     expect(verify(token, credentials.AWS_SECRET_ACCESS_KEY, 'rds-db')).toBe(true);
     expect(verify(token, 'another-secret-key', 'rds-db')).toBe(false);
-    expect(verify(token.replace('DBUser=cats_api', 'DBUser=cats_admin'), credentials.AWS_SECRET_ACCESS_KEY, 'rds-db')).toBe(
-      false,
-    );
+    expect(
+      verify(token.replace('DBUser=cats_api', 'DBUser=cats_admin'), credentials.AWS_SECRET_ACCESS_KEY, 'rds-db'),
+    ).toBe(false);
   });
 
   it('names the variables Lambda sets when the credentials are missing', async () => {
