@@ -11,7 +11,15 @@
  *   database: { migrations: true }  the migrate function: the settings of the
  *                                   instance itself (never the proxy), one at a time.
  * Without `database:` a function gets neither (it must set its own
- * reservedConcurrency). Every function gets an alarm on its throttles, and
+ * reservedConcurrency), and runs outside the VPC.
+ *
+ * One IAM role per kind of function, each with only what that kind uses
+ * (instead of the framework's one role for all): writing to the log groups of
+ * its own functions (named exactly, not by a prefix another stage's name
+ * could share) and sending traces, plus, for the kinds that use the database,
+ * the network interfaces of the VPC and custom.database.apiStatements (the
+ * API functions: rds-db:connect as the application role) or
+ * .migrationsStatements (migrate: the owner's secret). Every function gets an alarm on its throttles, and
  * every log group gets provider.logRetentionInDays from the framework itself.
  * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
  * and the other alarms come from serverless-observability.cjs.)
@@ -70,9 +78,15 @@ class PerFunction {
 
   get settings() {
     const database = this.serverless.service.custom?.database;
-    if (!database?.environment || !database.migrationsEnvironment || database.connections === undefined) {
+    if (
+      !database?.environment ||
+      !database.migrationsEnvironment ||
+      database.connections === undefined ||
+      !Array.isArray(database.apiStatements) ||
+      !Array.isArray(database.migrationsStatements)
+    ) {
       throw new this.serverless.classes.Error(
-        'serverless-per-function.cjs needs custom.database.connections, .environment and .migrationsEnvironment in serverless.yml',
+        'serverless-per-function.cjs needs custom.database.connections, .environment, .migrationsEnvironment, .apiStatements and .migrationsStatements in serverless.yml',
       );
     }
     return database;
@@ -206,10 +220,80 @@ class PerFunction {
     }
   }
 
+  /**
+   * Replaces the framework's one role for every function (IamRoleLambdaExecution,
+   * whose log permissions cover `/aws/lambda/<service>-<stage>*`, and so a
+   * stage whose name starts with this one's) by one role per kind.
+   */
+  addRoles(template, naming) {
+    const { apiStatements, migrationsStatements } = this.settings;
+    const tracing = Boolean(this.serverless.service.provider.tracing?.lambda);
+    const kinds = new Map();
+    for (const { name, entry } of this.functions) {
+      const role = kindOf(entry);
+      const functionId = naming.getLambdaLogicalId(name);
+      if (!kinds.has(role)) kinds.set(role, { logGroups: [], database: entry.database });
+      kinds.get(role).logGroups.push(naming.getLogGroupLogicalId(name));
+      const resource = template.Resources[functionId];
+      resource.Properties.Role = { 'Fn::GetAtt': [role, 'Arn'] };
+      if (Array.isArray(resource.DependsOn)) {
+        resource.DependsOn = resource.DependsOn.filter((id) => id !== 'IamRoleLambdaExecution');
+      }
+    }
+    delete template.Resources.IamRoleLambdaExecution;
+    for (const [role, { logGroups, database }] of kinds) {
+      const statements = [
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          // A log group's Arn ends in `:*`: its streams, whose names Lambda generates.
+          Resource: logGroups.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+        },
+      ];
+      if (tracing) {
+        // X-Ray has no resource-level permissions for these two.
+        statements.push({
+          Effect: 'Allow',
+          Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          Resource: '*',
+        });
+      }
+      if (database) {
+        statements.push({
+          // What Lambda does with the function's role to attach it to the
+          // VPC; EC2 has no resource-level permissions for the Describe
+          // calls, and the interfaces' ids are Lambda's to choose.
+          Effect: 'Allow',
+          Action: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          Resource: '*',
+        });
+        statements.push(...(database.migrations ? migrationsStatements : apiStatements));
+      }
+      template.Resources[role] = {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+          },
+          Policies: [{ PolicyName: role, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+        },
+      };
+    }
+  }
+
   addResources() {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     const { environment, migrationsEnvironment } = this.settings;
+    this.addRoles(template, naming);
     for (const { name, entry } of this.functions) {
       const functionId = naming.getLambdaLogicalId(name);
       const prefix = functionId.replace(/LambdaFunction$/, '');
@@ -219,6 +303,10 @@ class PerFunction {
         resource.Properties.Environment = {
           Variables: { ...resource.Properties.Environment?.Variables, ...added },
         };
+      } else {
+        // Nothing to reach in the VPC: no network interfaces, and no
+        // permission to make them.
+        delete resource.Properties.VpcConfig;
       }
       // One alarm per function: an alarm on a metric math expression may use
       // at most 10 metrics, and the alarm's name says which function it is.
@@ -244,6 +332,13 @@ class PerFunction {
       };
     }
   }
+}
+
+/** The kind of a function, by its `database:` entry: the logical id of its role and what it may do. */
+function kindOf(entry) {
+  if (entry.database?.migrations) return 'MigrationsFunctionRole';
+  if (entry.database) return 'ApiFunctionsRole';
+  return 'NoDatabaseFunctionsRole';
 }
 
 /** `GET /cats/{id}` -> { method, path }; `*` (the catch-all) -> { path: '*' }. */
