@@ -65,6 +65,7 @@ class PerFunction {
       initialize: () => {
         this.describeRoutes();
         this.attachAuthorizer();
+        this.checkDatabaseAuth();
       },
       'before:package:compileFunctions': () => this.reserveConnections(),
       'after:package:compileEvents': () => this.addResources(),
@@ -90,6 +91,27 @@ class PerFunction {
       );
     }
     return database;
+  }
+
+  /**
+   * dbAuth (custom.database.auth) is "iam" or "secret"; with an existing
+   * database, iam needs the id its rds-db:connect permission names, and
+   * secret the secret. The database the stack creates always uses IAM.
+   */
+  checkDatabaseAuth() {
+    const { auth, existingHost, existingResourceId, existingSecretArn } = this.settings;
+    const fail = (message) => {
+      throw new this.serverless.classes.Error(`serverless-per-function.cjs: ${message}`);
+    };
+    if (auth !== 'iam' && auth !== 'secret') fail(`dbAuth must be "iam" or "secret", got "${auth}"`);
+    if (!existingHost) return;
+    if (auth === 'iam' && !/^(db|prx)-[A-Za-z0-9]+$/.test(existingResourceId ?? '')) {
+      fail(
+        "dbAuth=iam with existingDbHost needs existingDbResourceId: the instance's DbiResourceId (db-...) or the " +
+          "proxy's id (prx-...), which the API functions' rds-db:connect permission names. Or use dbAuth=secret.",
+      );
+    }
+    if (auth === 'secret' && !existingSecretArn) fail('dbAuth=secret with existingDbHost needs existingDbSecretArn');
   }
 
   /**
@@ -281,7 +303,9 @@ class PerFunction {
         Properties: {
           AssumeRolePolicyDocument: {
             Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+            ],
           },
           Policies: [{ PolicyName: role, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
         },
