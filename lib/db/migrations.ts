@@ -8,17 +8,6 @@ import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migrat
 import { defaultApplicationUser, readApplicationUser } from '../config.js';
 
 /**
- * The migrations, for the role the API connects as (DB_APP_USER): the
- * migrations run as the owner of the schema, the API as that role.
- */
-export function migrationsFor(applicationUser: string): Record<string, Migration> {
-  return {
-    ...tableMigrations,
-    '2026_12_06_0005_create_application_role': applicationRoleMigration(applicationUser),
-  };
-}
-
-/**
  * Creates the API's role: it logs in, reads and writes the API's rows, and
  * nothing else. It creates, alters and drops nothing (only the owner, who
  * runs the migrations, can), creates no role or database, is no superuser,
@@ -97,88 +86,96 @@ async function currentDatabase(db: Kysely<unknown>): Promise<string> {
   return rows[0]?.name ?? '';
 }
 
-const tableMigrations: Record<string, Migration> = {
-  '2026_11_23_0001_create_cats': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('cats')
-        .addColumn('id', 'integer', (col) => col.primaryKey().generatedAlwaysAsIdentity())
-        .addColumn('name', 'varchar(100)', (col) => col.notNull())
-        .addColumn('price', 'integer', (col) => col.notNull().check(sql`price >= 0`))
-        .addColumn('breed', 'varchar(100)', (col) => col.notNull())
-        .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
-        .addColumn('updated_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
-        .execute();
-      // Backs `GET /cats?breed=...`: an index scan in id order, so a page costs
-      // the same however large the table grows.
-      await db.schema.createIndex('cats_breed_id_idx').on('cats').columns(['breed', 'id']).execute();
-    },
-    async down(db: Kysely<unknown>) {
-      await db.schema.dropTable('cats').execute();
-    },
-  },
-  '2026_11_23_0002_add_cat_version': {
-    // Bumped by every update: the cat's ETag, so that conditional requests
-    // (If-Match) stop two clients from silently overwriting each other.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .alterTable('cats')
-        .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
-        .execute();
-    },
-    async down(db: Kysely<unknown>) {
-      await db.schema.alterTable('cats').dropColumn('version').execute();
-    },
-  },
-  '2026_11_23_0003_create_idempotency_keys': {
-    // Responses to POSTs sent with an Idempotency-Key, written in the same
-    // transaction as the cat they created, so a retry replays the response.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('idempotency_keys')
-        .addColumn('key', 'varchar(255)', (col) => col.primaryKey())
-        .addColumn('fingerprint', 'char(64)', (col) => col.notNull())
-        .addColumn('status', 'integer', (col) => col.notNull())
-        .addColumn('headers', 'jsonb', (col) => col.notNull())
-        .addColumn('body', 'jsonb')
-        .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
-        .addColumn('expires_at', 'timestamptz', (col) => col.notNull())
-        .execute();
-      await db.schema
-        .createIndex('idempotency_keys_expires_at_idx')
-        .on('idempotency_keys')
-        .column('expires_at')
-        .execute();
-    },
-    async down(db: Kysely<unknown>) {
-      await db.schema.dropTable('idempotency_keys').execute();
-    },
-  },
-  '2026_11_23_0004_index_cat_listings': {
-    // One index per sort key, alone and after breed, each ending in id (the
-    // keyset tie-breaker), so every sort and filter combination of GET /cats
-    // is an index scan that stops after one page, however large the table.
-    async up(db: Kysely<unknown>) {
-      for (const column of ['name', 'price', 'created_at']) {
-        await db.schema.createIndex(`cats_${column}_id_idx`).on('cats').columns([column, 'id']).execute();
+/**
+ * The migrations, for the role the API connects as (DB_APP_USER): they run
+ * as the owner of the schema, the API as that role. Append new ones at the end.
+ */
+export function migrationsFor(applicationUser: string): Record<string, Migration> {
+  return {
+    '2026_11_23_0001_create_cats': {
+      async up(db: Kysely<unknown>) {
         await db.schema
-          .createIndex(`cats_breed_${column}_id_idx`)
-          .on('cats')
-          .columns(['breed', column, 'id'])
+          .createTable('cats')
+          .addColumn('id', 'integer', (col) => col.primaryKey().generatedAlwaysAsIdentity())
+          .addColumn('name', 'varchar(100)', (col) => col.notNull())
+          .addColumn('price', 'integer', (col) => col.notNull().check(sql`price >= 0`))
+          .addColumn('breed', 'varchar(100)', (col) => col.notNull())
+          .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+          .addColumn('updated_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
           .execute();
-      }
-      // Case-insensitive name prefix search: lower(name) LIKE 'abc%'.
-      await sql`CREATE INDEX cats_name_prefix_idx ON cats (lower(name) text_pattern_ops)`.execute(db);
+        // Backs `GET /cats?breed=...`: an index scan in id order, so a page costs
+        // the same however large the table grows.
+        await db.schema.createIndex('cats_breed_id_idx').on('cats').columns(['breed', 'id']).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('cats').execute();
+      },
     },
-    async down(db: Kysely<unknown>) {
-      for (const column of ['name', 'price', 'created_at']) {
-        await db.schema.dropIndex(`cats_${column}_id_idx`).execute();
-        await db.schema.dropIndex(`cats_breed_${column}_id_idx`).execute();
-      }
-      await db.schema.dropIndex('cats_name_prefix_idx').execute();
+    '2026_11_23_0002_add_cat_version': {
+      // Bumped by every update: the cat's ETag, so that conditional requests
+      // (If-Match) stop two clients from silently overwriting each other.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('cats')
+          .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('cats').dropColumn('version').execute();
+      },
     },
-  },
-};
+    '2026_11_23_0003_create_idempotency_keys': {
+      // Responses to POSTs sent with an Idempotency-Key, written in the same
+      // transaction as the cat they created, so a retry replays the response.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('key', 'varchar(255)', (col) => col.primaryKey())
+          .addColumn('fingerprint', 'char(64)', (col) => col.notNull())
+          .addColumn('status', 'integer', (col) => col.notNull())
+          .addColumn('headers', 'jsonb', (col) => col.notNull())
+          .addColumn('body', 'jsonb')
+          .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+          .addColumn('expires_at', 'timestamptz', (col) => col.notNull())
+          .execute();
+        await db.schema
+          .createIndex('idempotency_keys_expires_at_idx')
+          .on('idempotency_keys')
+          .column('expires_at')
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('idempotency_keys').execute();
+      },
+    },
+    '2026_11_23_0004_index_cat_listings': {
+      // One index per sort key, alone and after breed, each ending in id (the
+      // keyset tie-breaker), so every sort and filter combination of GET /cats
+      // is an index scan that stops after one page, however large the table.
+      async up(db: Kysely<unknown>) {
+        for (const column of ['name', 'price', 'created_at']) {
+          await db.schema.createIndex(`cats_${column}_id_idx`).on('cats').columns([column, 'id']).execute();
+          await db.schema
+            .createIndex(`cats_breed_${column}_id_idx`)
+            .on('cats')
+            .columns(['breed', column, 'id'])
+            .execute();
+        }
+        // Case-insensitive name prefix search: lower(name) LIKE 'abc%'.
+        await sql`CREATE INDEX cats_name_prefix_idx ON cats (lower(name) text_pattern_ops)`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        for (const column of ['name', 'price', 'created_at']) {
+          await db.schema.dropIndex(`cats_${column}_id_idx`).execute();
+          await db.schema.dropIndex(`cats_breed_${column}_id_idx`).execute();
+        }
+        await db.schema.dropIndex('cats_name_prefix_idx').execute();
+      },
+    },
+    // The API's own role; every table after this one is the role's without a grant.
+    '2026_12_06_0005_create_application_role': applicationRoleMigration(applicationUser),
+  };
+}
 
 /** The migrations for the default role, for listing their names. */
 export const migrations: Record<string, Migration> = migrationsFor(defaultApplicationUser);
