@@ -1,6 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { jest } from '@jest/globals';
+import { readDatabaseSettings } from '../../lib/config.js';
 import { iamTokenPassword, signIamToken, tokenLifetimeSeconds } from '../../lib/db/iam-token.js';
+import { createDatabase } from '../../lib/db/index.js';
 
 // AWS's documented example credentials: nothing real.
 const credentials = {
@@ -96,5 +98,36 @@ describe('iamTokenPassword', () => {
     await expect(password()).rejects.toThrow(/AWS_SECRET_ACCESS_KEY/);
     process.env.AWS_SECRET_ACCESS_KEY = credentials.AWS_SECRET_ACCESS_KEY;
     expect(verify(await password(), credentials.AWS_SECRET_ACCESS_KEY, 'rds-db')).toBe(true);
+  });
+});
+
+describe('createDatabase with DB_AUTH=iam', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const name of Object.keys(credentials)) delete process.env[name];
+    Object.assign(process.env, saved);
+  });
+
+  it('gives the pool a password that is a token for its host, port and user', async () => {
+    Object.assign(process.env, credentials);
+    const { pool, db } = createDatabase(
+      readDatabaseSettings({
+        DB_HOST: target.host,
+        DB_PORT: '5433',
+        DB_NAME: 'cats',
+        DB_USER: 'cats_api',
+        DB_AUTH: 'iam',
+        AWS_REGION: 'eu-west-1',
+      }),
+    );
+    try {
+      const password = pool.options.password as () => Promise<string>;
+      const token = await password();
+      expect(token.startsWith(`${target.host}:5433/?Action=connect&DBUser=cats_api&`)).toBe(true);
+      expect(verify(token, credentials.AWS_SECRET_ACCESS_KEY, 'rds-db')).toBe(true);
+      expect(await password()).toBe(token);
+    } finally {
+      await db.destroy();
+    }
   });
 });
