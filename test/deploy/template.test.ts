@@ -49,7 +49,7 @@ beforeAll(async () => {
   existingIamDb = await packageService('dev', existingIam);
   withNat = await packageService('dev', { natGateway: 'true' });
   apiFunctions = dev.functions.filter((fn) => fn.database?.share !== undefined).map((fn) => fn.id);
-}, 300000);
+}, 600000);
 
 afterAll(async () => {
   for (const packaged of [dev, prod, proxied, existingDb, existingIamDb, withNat]) {
