@@ -6,8 +6,7 @@
  * and AWS_SESSION_TOKEN, which Lambda puts in the environment). No secret is
  * read; RDS checks the signature and the role's `rds-db:connect` permission.
  */
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import aws4 from 'aws4';
 
 /** RDS accepts a token for 15 minutes after it was signed. */
 export const tokenLifetimeSeconds = 900;
@@ -40,39 +39,38 @@ function credentialsFromEnvironment(env: NodeJS.ProcessEnv) {
   };
 }
 
-/** RFC 3986 encoding, as SigV4 canonicalises the query (encodeURIComponent leaves !'()* alone). */
-function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** Signs one token: `host:port/?Action=connect&DBUser=...&X-Amz-...`, as `@aws-sdk/rds-signer` formats it. */
+/**
+ * Signs one token: `host:port/?Action=connect&DBUser=...&X-Amz-...`, as
+ * `@aws-sdk/rds-signer` formats it, with aws4 (a SigV4 signer of a few KB on
+ * node:crypto; the SDK's @smithy/signature-v4 brings 140 KB of @smithy/core
+ * into every bundle).
+ */
 export async function signIamToken(
   { host, port, user, region }: IamTokenOptions,
   env: NodeJS.ProcessEnv = process.env,
   now: Date = new Date(),
 ): Promise<string> {
-  const signer = new SignatureV4({
-    service: 'rds-db',
-    region,
-    credentials: credentialsFromEnvironment(env),
-    sha256: Hash.bind(null, 'sha256'),
+  const credentials = credentialsFromEnvironment(env);
+  const date = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
+  const query = new URLSearchParams({
+    Action: 'connect',
+    DBUser: user,
+    'X-Amz-Date': date,
+    'X-Amz-Expires': String(tokenLifetimeSeconds),
   });
-  const presigned = await signer.presign(
+  const signed = aws4.sign(
     {
       method: 'GET',
-      protocol: 'https:',
-      hostname: host,
-      port,
-      path: '/',
-      query: { Action: 'connect', DBUser: user },
-      headers: { host: `${host}:${port}` },
+      host,
+      path: `/?${query}`,
+      service: 'rds-db',
+      region,
+      signQuery: true,
+      headers: { Host: `${host}:${port}` },
     },
-    { expiresIn: tokenLifetimeSeconds, signingDate: now },
+    credentials,
   );
-  const query = Object.entries(presigned.query ?? {})
-    .map(([name, value]) => `${rfc3986(name)}=${rfc3986(String(value))}`)
-    .join('&');
-  return `${host}:${port}/?${query}`;
+  return `${host}:${port}${signed.path}`;
 }
 
 /**
