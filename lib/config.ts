@@ -17,6 +17,11 @@ export interface DatabaseSettings {
   connection: Pick<PoolConfig, 'connectionString' | 'host' | 'port' | 'user' | 'password' | 'database'>;
   /** Secrets Manager secret holding `{"username","password"}` (RDS-managed); the password is read from it at connect time. */
   secretArn?: string;
+  /**
+   * DB_AUTH=iam: the password is an RDS IAM authentication token signed in
+   * the function from its own role's credentials, for this region.
+   */
+  iam?: { region: string };
   tls: TlsSettings;
   /** Human-readable target without the password, for logs and error messages. */
   description: string;
@@ -57,7 +62,62 @@ export function redactUrl(url: string): string {
   }
 }
 
-type Connection = Pick<DatabaseSettings, 'connection' | 'description'> & { secretArn?: string; deployed?: boolean };
+type Connection = Pick<DatabaseSettings, 'connection' | 'description' | 'secretArn' | 'iam'> & { deployed?: boolean };
+
+/** A PostgreSQL role name we are willing to put in SQL: lower case, unquoted, at most 63 bytes. */
+const roleName = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * The role the API connects as (DB_APP_USER, default `cats_api`): the
+ * migrations create it with only SELECT, INSERT, UPDATE and DELETE on the
+ * API's tables (lib/db/migrations.ts); the migrations themselves run as the
+ * owner.
+ */
+export function readApplicationUser(env: Env = process.env): string {
+  const user = env.DB_APP_USER || defaultApplicationUser;
+  if (!roleName.test(user)) {
+    throw new ConfigError(
+      `DB_APP_USER must be a lower-case PostgreSQL role name (letters, digits, _; at most 63), got "${user}"`,
+    );
+  }
+  return user;
+}
+export const defaultApplicationUser = 'cats_api';
+
+/**
+ * How a deployed function (DB_HOST) authenticates: `iam`, a token signed
+ * from its own role's credentials (no secret anywhere), or `secret`, the
+ * password in DB_SECRET_ARN (the migrate function, and an existing database
+ * without IAM authentication).
+ */
+function authFrom(env: Env): Pick<Connection, 'secretArn' | 'iam'> {
+  const mode = env.DB_AUTH || 'secret';
+  if (mode !== 'iam' && mode !== 'secret') {
+    throw new ConfigError(`DB_AUTH must be "iam" or "secret", got "${mode}"`);
+  }
+  const secretArn = env.DB_SECRET_ARN || undefined;
+  if (mode === 'iam') {
+    if (secretArn !== undefined) {
+      throw new ConfigError('DB_AUTH=iam signs a token instead of reading a secret: unset DB_SECRET_ARN');
+    }
+    const region = env.AWS_REGION;
+    if (!region || !/^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(region)) {
+      throw new ConfigError(
+        `DB_AUTH=iam needs AWS_REGION (which Lambda sets) to sign the token, got "${region ?? ''}"`,
+      );
+    }
+    // The token is a bearer credential for 15 minutes, sent as the password:
+    // only over a connection whose server has proved who it is.
+    if (env.DB_SSL === 'off') {
+      throw new ConfigError('DB_AUTH=iam sends a signed token as the password: it needs DB_SSL=verify, not DB_SSL=off');
+    }
+    return { iam: { region } };
+  }
+  if (secretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$/.test(secretArn)) {
+    throw new ConfigError(`DB_SECRET_ARN must be a Secrets Manager secret ARN, got "${secretArn}"`);
+  }
+  return secretArn ? { secretArn } : {};
+}
 
 function connectionFrom(env: Env): Connection {
   const url = env.DATABASE_URL;
@@ -95,15 +155,12 @@ function connectionFrom(env: Env): Connection {
     if (missing.length > 0) {
       throw new ConfigError(`DB_HOST is set but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not`);
     }
-    const secretArn = env.DB_SECRET_ARN || undefined;
-    if (secretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$/.test(secretArn)) {
-      throw new ConfigError(`DB_SECRET_ARN must be a Secrets Manager secret ARN, got "${secretArn}"`);
-    }
+    const auth = authFrom(env);
     const port = integer(env, 'DB_PORT', 5432, 1, 65535);
     return {
       connection: { host: env.DB_HOST, port, user: env.DB_USER, database: env.DB_NAME },
-      description: `postgres://${env.DB_USER}@${env.DB_HOST}:${port}/${env.DB_NAME}`,
-      ...(secretArn ? { secretArn } : {}),
+      description: `postgres://${env.DB_USER}@${env.DB_HOST}:${port}/${env.DB_NAME}${auth.iam ? ' (IAM)' : ''}`,
+      ...auth,
       deployed: true,
     };
   }

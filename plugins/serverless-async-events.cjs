@@ -128,7 +128,7 @@ class AsyncEvents {
         },
       };
       // Its role may send to its queue (the dead letter and the destination record), and only to it. The
-      // framework's one role is shared by every function, so they all may; a role per function would narrow it.
+      // role is its kind's (serverless-per-function.cjs), so the functions of that kind all may.
       const roleId = fn.Properties.Role?.['Fn::GetAtt']?.[0];
       const policy = template.Resources[roleId]?.Properties?.Policies?.[0]?.PolicyDocument;
       if (!policy) {

@@ -11,9 +11,18 @@
  *   database: { migrations: true }  the migrate function: the settings of the
  *                                   instance itself (never the proxy), one at a time.
  * Without `database:` a function gets neither (it must set its own
- * reservedConcurrency). Every route gets an API throttle derived from its
- * function's reserved concurrency and custom.database.requestMs (apiThrottles),
- * so API Gateway answers 429 before Lambda throttles. Every function gets an alarm on its throttles, and
+ * reservedConcurrency), and runs outside the VPC. Every route gets an API
+ * throttle derived from its function's reserved concurrency and
+ * custom.database.requestMs (apiThrottles), so API Gateway answers 429 before
+ * Lambda throttles.
+ *
+ * One IAM role per kind of function, each with only what that kind uses
+ * (instead of the framework's one role for all): writing to the log groups of
+ * its own functions (named exactly, not by a prefix another stage's name
+ * could share) and sending traces, plus, for the kinds that use the database,
+ * the network interfaces of the VPC and custom.database.apiStatements (the
+ * API functions: rds-db:connect as the application role) or
+ * .migrationsStatements (migrate: the owner's secret). Every function gets an alarm on its throttles, and
  * every log group gets provider.logRetentionInDays from the framework itself.
  * (Its 503s are counted by the request metrics, lib/metrics.ts; the dashboard
  * and the other alarms come from serverless-observability.cjs.)
@@ -59,6 +68,7 @@ class PerFunction {
       initialize: () => {
         this.describeRoutes();
         this.attachAuthorizer();
+        this.checkDatabaseAuth();
       },
       'before:package:compileFunctions': () => this.reserveConnections(),
       'after:package:compileEvents': () => this.addResources(),
@@ -76,13 +86,36 @@ class PerFunction {
       !database?.environment ||
       !database.migrationsEnvironment ||
       database.connections === undefined ||
-      database.requestMs === undefined
+      database.requestMs === undefined ||
+      !Array.isArray(database.apiStatements) ||
+      !Array.isArray(database.migrationsStatements)
     ) {
       throw new this.serverless.classes.Error(
-        'serverless-per-function.cjs needs custom.database.connections, .requestMs, .environment and .migrationsEnvironment in serverless.yml',
+        'serverless-per-function.cjs needs custom.database.connections, .requestMs, .environment, .migrationsEnvironment, .apiStatements and .migrationsStatements in serverless.yml',
       );
     }
     return database;
+  }
+
+  /**
+   * dbAuth (custom.database.auth) is "iam" or "secret"; with an existing
+   * database, iam needs the id its rds-db:connect permission names, and
+   * secret the secret. The database the stack creates always uses IAM.
+   */
+  checkDatabaseAuth() {
+    const { auth, existingHost, existingResourceId, existingSecretArn } = this.settings;
+    const fail = (message) => {
+      throw new this.serverless.classes.Error(`serverless-per-function.cjs: ${message}`);
+    };
+    if (auth !== 'iam' && auth !== 'secret') fail(`dbAuth must be "iam" or "secret", got "${auth}"`);
+    if (!existingHost) return;
+    if (auth === 'iam' && !/^(db|prx)-[A-Za-z0-9]+$/.test(existingResourceId ?? '')) {
+      fail(
+        "dbAuth=iam with existingDbHost needs existingDbResourceId: the instance's DbiResourceId (db-...) or the " +
+          "proxy's id (prx-...), which the API functions' rds-db:connect permission names. Or use dbAuth=secret.",
+      );
+    }
+    if (auth === 'secret' && !existingSecretArn) fail('dbAuth=secret with existingDbHost needs existingDbSecretArn');
   }
 
   /**
@@ -281,11 +314,87 @@ class PerFunction {
     stage.DependsOn = [...new Set([...[stage.DependsOn ?? []].flat(), ...routeIds])];
   }
 
+  /**
+   * Replaces the framework's one role for every function (IamRoleLambdaExecution,
+   * whose log permissions cover `/aws/lambda/<service>-<stage>*`, and so a
+   * stage whose name starts with this one's) by one role per kind.
+   */
+  addRoles(template, naming) {
+    const { apiStatements, migrationsStatements } = this.settings;
+    const tracing = Boolean(this.serverless.service.provider.tracing?.lambda);
+    // provider.iam.role.permissionsBoundary (param permissionsBoundary) would
+    // have gone on the framework's role; these roles carry it instead.
+    const boundary = this.serverless.service.provider.iam?.role?.permissionsBoundary;
+    const kinds = new Map();
+    for (const { name, entry } of this.functions) {
+      const role = kindOf(entry);
+      const functionId = naming.getLambdaLogicalId(name);
+      if (!kinds.has(role)) kinds.set(role, { logGroups: [], database: entry.database });
+      kinds.get(role).logGroups.push(naming.getLogGroupLogicalId(name));
+      const resource = template.Resources[functionId];
+      resource.Properties.Role = { 'Fn::GetAtt': [role, 'Arn'] };
+      if (Array.isArray(resource.DependsOn)) {
+        resource.DependsOn = resource.DependsOn.filter((id) => id !== 'IamRoleLambdaExecution');
+      }
+    }
+    delete template.Resources.IamRoleLambdaExecution;
+    for (const [role, { logGroups, database }] of kinds) {
+      const statements = [
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          // A log group's Arn ends in `:*`: its streams, whose names Lambda generates.
+          Resource: logGroups.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+        },
+      ];
+      if (tracing) {
+        // X-Ray has no resource-level permissions for these two.
+        statements.push({
+          Effect: 'Allow',
+          Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          Resource: '*',
+        });
+      }
+      if (database) {
+        statements.push({
+          // What Lambda does with the function's role to attach it to the
+          // VPC; EC2 has no resource-level permissions for the Describe
+          // calls, and the interfaces' ids are Lambda's to choose.
+          Effect: 'Allow',
+          Action: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          Resource: '*',
+        });
+        statements.push(...(database.migrations ? migrationsStatements : apiStatements));
+      }
+      template.Resources[role] = {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+            ],
+          },
+          Policies: [{ PolicyName: role, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+          ...(boundary === undefined ? {} : { PermissionsBoundary: boundary }),
+        },
+      };
+    }
+  }
+
   addResources() {
     const { naming } = this.serverless.getProvider('aws');
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     const { environment, migrationsEnvironment } = this.settings;
     this.throttleRoutes(template);
+    this.addRoles(template, naming);
     for (const { name, entry } of this.functions) {
       const functionId = naming.getLambdaLogicalId(name);
       const prefix = functionId.replace(/LambdaFunction$/, '');
@@ -295,6 +404,10 @@ class PerFunction {
         resource.Properties.Environment = {
           Variables: { ...resource.Properties.Environment?.Variables, ...added },
         };
+      } else {
+        // Nothing to reach in the VPC: no network interfaces, and no
+        // permission to make them.
+        delete resource.Properties.VpcConfig;
       }
       // One alarm per function: an alarm on a metric math expression may use
       // at most 10 metrics, and the alarm's name says which function it is.
@@ -369,6 +482,13 @@ function apiThrottles(functions, requestMs) {
 function routeKey(httpApi) {
   const route = typeof httpApi === 'string' ? parseRoute(httpApi) : httpApi;
   return route.path === '*' ? '$default' : `${String(route.method).toUpperCase()} ${route.path}`;
+}
+
+/** The kind of a function, by its `database:` entry: the logical id of its role and what it may do. */
+function kindOf(entry) {
+  if (entry.database?.migrations) return 'MigrationsFunctionRole';
+  if (entry.database) return 'ApiFunctionsRole';
+  return 'NoDatabaseFunctionsRole';
 }
 
 /** `GET /cats/{id}` -> { method, path }; `*` (the catch-all) -> { path: '*' }. */

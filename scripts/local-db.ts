@@ -22,9 +22,57 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import pg from 'pg';
+import { readApplicationUser, readDatabaseSettings } from '../lib/config.js';
+import { tlsOptions } from '../lib/db/credentials.js';
 
 export const embeddedUser = 'postgres';
 export const embeddedPassword = 'postgres';
+
+/**
+ * The password local tooling gives the API's role (DB_APP_USER, created by
+ * the migrations without one), so that it logs in under password
+ * authentication as well as trust. Local only: deployed, the role logs in
+ * with IAM tokens and has no password.
+ */
+export const localApplicationPassword = 'cats-api-local';
+
+/**
+ * The environment the API runs with locally, from the one the migrations run
+ * with (DATABASE_URL or POSTGRES_*, the owner of the schema): the same
+ * database as the API's role, as deployed, so that a statement needing a
+ * grant the role lacks fails here first. Call it after migrating (the
+ * migrations create the role); it sets the role's local password as the
+ * owner. Without the right to (an owner that did not create the role and is
+ * no superuser), the role's password is left as it is.
+ */
+export async function applicationEnvironment(ownerEnv: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const user = readApplicationUser(ownerEnv);
+  const settings = readDatabaseSettings(ownerEnv);
+  const client = new pg.Client({ ...settings.connection, ssl: tlsOptions(settings.tls) });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE "${user}" PASSWORD '${localApplicationPassword}'`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501') throw error;
+  } finally {
+    await client.end();
+  }
+  if (ownerEnv.DATABASE_URL) {
+    const url = new URL(ownerEnv.DATABASE_URL);
+    url.username = user;
+    url.password = localApplicationPassword;
+    // pg lets ?user= and ?password= override the URL's own.
+    url.searchParams.delete('user');
+    url.searchParams.delete('password');
+    return { ...ownerEnv, DATABASE_URL: url.toString() };
+  }
+  return { ...ownerEnv, POSTGRES_USER: user, POSTGRES_PASSWORD: localApplicationPassword };
+}
+
+/** {@link applicationEnvironment} for a DATABASE_URL alone. */
+export async function applicationUrl(ownerUrl: string): Promise<string> {
+  return (await applicationEnvironment({ ...process.env, DATABASE_URL: ownerUrl })).DATABASE_URL as string;
+}
 
 /**
  * Where, run as root, what the `postgres` user cannot reach in place goes:

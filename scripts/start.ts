@@ -21,7 +21,14 @@ import { ConfigError, readDatabaseSettings } from '../lib/config.js';
 import { isDatabaseUnavailable } from '../lib/db/errors.js';
 import { createDatabase } from '../lib/db/index.js';
 import { migrateToLatest } from '../lib/db/migrations.js';
-import { assertPortFree, isAlive, type LocalDatabase, LocalDatabaseError, startLocalDatabase } from './local-db.js';
+import {
+  applicationEnvironment,
+  assertPortFree,
+  isAlive,
+  type LocalDatabase,
+  LocalDatabaseError,
+  startLocalDatabase,
+} from './local-db.js';
 import { formatLogLine } from './log-view.js';
 
 const say = (line: string) => console.log(`[cats-api] ${line}`);
@@ -231,7 +238,10 @@ async function main(): Promise<void> {
     say(`Database: ${target.description}`);
     const env = { ...process.env, ...(target.url ? { DATABASE_URL: target.url } : {}) };
     await migrate(env, target.description);
-    offline = startOffline(env);
+    // Migrations as the owner, the API as its own role (DB_APP_USER), as deployed.
+    const apiEnv = await applicationEnvironment(env);
+    say(`The API connects as ${readDatabaseSettings(apiEnv).description}`);
+    offline = startOffline(apiEnv);
     offline.once('exit', (code, signal) => {
       if (stopping) return;
       console.error(`[cats-api] serverless-offline exited (${signal ?? `code ${code}`}); stopping.`);

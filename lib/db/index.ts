@@ -32,11 +32,12 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   const secret = settings.secretArn
     ? secretPassword(settings.secretArn, settings.connection.user, options.readSecret)
     : undefined;
+  const password = secret?.password ?? (settings.iam ? iamPassword(settings) : undefined);
   const pool = new pg.Pool({
     // Every client listens for 'error' from its birth (lib/db/client.ts).
     Client: GuardedClient,
     ...settings.connection,
-    ...(secret ? { password: secret.password } : {}),
+    ...(password ? { password } : {}),
     ssl: tlsOptions(settings.tls),
     max: settings.poolMax,
     connectionTimeoutMillis: settings.connectTimeoutMs,
@@ -73,6 +74,23 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   const db = kysely(budgetMs);
   let unbudgeted: Kysely<Database> | undefined;
   return { db, pool, unbudgeted: () => (unbudgeted ??= kysely(undefined)) };
+}
+
+/**
+ * DB_AUTH=iam: the token signer, loaded on the first connection only, so a
+ * function in secret mode (or a local run) never loads it, and one in IAM
+ * mode never loads the Secrets Manager client.
+ */
+function iamPassword(settings: DatabaseSettings): () => Promise<string> {
+  const { host, port, user } = settings.connection;
+  const region = settings.iam?.region ?? '';
+  let password: Promise<() => Promise<string>> | undefined;
+  return async () => {
+    password ??= import('./iam-token.js').then(({ iamTokenPassword }) =>
+      iamTokenPassword({ host: host ?? '', port: port ?? 5432, user: user ?? '', region }),
+    );
+    return (await password)();
+  };
 }
 
 /**

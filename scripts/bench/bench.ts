@@ -26,10 +26,11 @@ import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as esbuild from 'esbuild';
 import pg from 'pg';
+import { readApplicationUser } from '../../lib/config.js';
 import { type ApiProcess, startApi } from '../../test/support/api-process.js';
 import { functionBuildOptions } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
-import { freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
+import { applicationUrl, freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
 import { countInstructions } from './instructions.js';
 import { type CostRow, observabilityCosts } from './observability.js';
 import { buildReference } from './reference/build.js';
@@ -115,9 +116,15 @@ cleanups.push(() => rmSync(work, { recursive: true, force: true }));
 interface Databases {
   server: LocalDatabase;
   admin: (database: string) => pg.Client;
-  /** Trust-auth URLs (user `bench`), so the handlers and the floor pay the same, minimal, authentication. */
+  /**
+   * Trust-auth URLs, so the handlers and the floor pay the same, minimal,
+   * authentication: user `bench` (the owner) to migrate and load, then the
+   * API's role (cats_api) for everything measured.
+   */
   small: string;
   large: string;
+  /** The owner's URL of the small database, which `npm start` migrates with before serving as the API's role. */
+  smallOwner: string;
 }
 
 async function startDatabases(): Promise<Databases> {
@@ -132,7 +139,13 @@ async function startDatabases(): Promise<Databases> {
   const admin = (database: string) =>
     new pg.Client({ connectionString: server.url.replace(/\/[^/]*$/, `/${database}`) });
   const hba = join(server.dataDir, 'pg_hba.conf');
-  writeFileSync(hba, `host all bench 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`);
+  // The API's role too: the handlers connect as it, as deployed (DB_AUTH=iam
+  // is measured in its own section), with the same minimal authentication.
+  const apiRole = readApplicationUser();
+  writeFileSync(
+    hba,
+    `host all bench 127.0.0.1/32 trust\nhost all ${apiRole} 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`,
+  );
   const client = admin('postgres');
   await client.connect();
   await client.query('CREATE ROLE bench LOGIN SUPERUSER');
@@ -140,7 +153,7 @@ async function startDatabases(): Promise<Databases> {
   await client.query('SELECT pg_reload_conf()');
   await client.end();
   const url = (database: string) => `postgres://bench@127.0.0.1:${port}/${database}`;
-  return { server, admin, small: url('bench_small'), large: url('bench_large') };
+  return { server, admin, small: url('bench_small'), large: url('bench_large'), smallOwner: url('bench_small') };
 }
 
 async function migrateAndLoad(url: string, count: number): Promise<void> {
@@ -714,7 +727,7 @@ async function load(url: string, concurrency: number, durationMs: number) {
 
 async function httpThroughput(db: Databases): Promise<void> {
   log('HTTP: starting npm start (serverless-offline) and the bare node:http floor');
-  const api: ApiProcess = await startApi({ dataDir: join(work, 'api'), databaseUrl: db.small });
+  const api: ApiProcess = await startApi({ dataDir: join(work, 'api'), databaseUrl: db.smallOwner });
   cleanups.push(() => api.stop());
   if (api.child.exitCode !== null) throw new Error(`npm start exited:\n${api.output()}`);
   const floorPort = await freePort();
@@ -773,9 +786,11 @@ async function main() {
     log(`WARNING: ${message}.`);
     notes.push(`WARNING: run on Node ${process.version}, not on Lambda's Node 24.`);
   }
-  const db = await startDatabases();
-  await migrateAndLoad(db.small, smallRows);
-  await migrateAndLoad(db.large, largeRows);
+  const owner = await startDatabases();
+  await migrateAndLoad(owner.small, smallRows);
+  await migrateAndLoad(owner.large, largeRows);
+  // Migrated and loaded as the owner; measured as the API's role, as deployed.
+  const db = { ...owner, small: await applicationUrl(owner.small), large: await applicationUrl(owner.large) };
   // The scale rows run the handlers in this process: quiet, and one connection.
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.DB_POOL_MAX = '1';

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import pg from 'pg';
+import { readApplicationUser } from '../../lib/config.js';
 import { functionBuildOptions, root } from '../../test/support/bundle.js';
 import { httpEvent } from '../../test/support/lambda.js';
-import { freePort, startLocalDatabase } from '../local-db.js';
+import { applicationUrl, freePort, startLocalDatabase } from '../local-db.js';
 import { countInstructions } from './instructions.js';
 import { buildReference } from './reference/build.js';
 
@@ -49,7 +50,11 @@ async function main() {
   const server = await startLocalDatabase({ dataDir: join(work, 'pg'), port, database: 'devices', persistent: false });
   try {
     const hba = join(server.dataDir, 'pg_hba.conf');
-    writeFileSync(hba, `host all bench 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`);
+    // The API's role too, which the functions connect as (as deployed).
+    writeFileSync(
+      hba,
+      `host all bench 127.0.0.1/32 trust\nhost all ${readApplicationUser()} 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`,
+    );
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
     await admin.query('CREATE ROLE bench LOGIN SUPERUSER');
@@ -71,7 +76,7 @@ async function main() {
 
     const env = {
       PATH: process.env.PATH,
-      DATABASE_URL: url,
+      DATABASE_URL: await applicationUrl(url),
       DB_POOL_MAX: '1',
       POWERTOOLS_SERVICE_NAME: 'cats-api',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',

@@ -226,9 +226,9 @@ export async function observabilityCosts(options: {
 /** On its own: an embedded PostgreSQL with a few cats, then the rows as a table. */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const { freePort, startLocalDatabase } = await import('../local-db.js');
+  const { applicationUrl, freePort, startLocalDatabase } = await import('../local-db.js');
   const { createDatabase } = await import('../../lib/db/index.js');
-  const { readDatabaseSettings } = await import('../../lib/config.js');
+  const { readApplicationUser, readDatabaseSettings } = await import('../../lib/config.js');
   const { migrateToLatest } = await import('../../lib/db/migrations.js');
   const dir = mkdtempSync(join(tmpdir(), 'cats-bench-observability-db-'));
   mkdirSync(dir, { recursive: true });
@@ -241,7 +241,11 @@ async function main(): Promise<void> {
   try {
     // Trust authentication, as bench.ts does: the cheapest connect, the same for every variant.
     const hba = join(server.dataDir, 'pg_hba.conf');
-    writeFileSync(hba, `host all bench 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`);
+    // The API's role too, which the functions connect as (as deployed).
+    writeFileSync(
+      hba,
+      `host all bench 127.0.0.1/32 trust\nhost all ${readApplicationUser()} 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`,
+    );
     const { db } = createDatabase(readDatabaseSettings({ DATABASE_URL: server.url }));
     await sql`CREATE ROLE bench LOGIN SUPERUSER`.execute(db);
     await sql`SELECT pg_reload_conf()`.execute(db);
@@ -252,7 +256,7 @@ async function main(): Promise<void> {
       .execute();
     await db.destroy();
     const rows = await observabilityCosts({
-      databaseUrl: server.url.replace(/\/\/[^@]*@/, '//bench@'),
+      databaseUrl: await applicationUrl(server.url.replace(/\/\/[^@]*@/, '//bench@')),
       quick: args.includes('--quick'),
       instructions: args.includes('--instructions'),
     });

@@ -85,11 +85,15 @@ export const nagSuppressions: NagSuppression[] = [
       'a token with cats/write; authReads=true makes reads need cats/read; authOpen=true opens a stage).',
   },
   {
-    rules: ['Serverless-LambdaStarPermissions'],
-    resources: /^IamRoleLambdaExecution$/,
+    // The functions' roles, one per kind (plugins/serverless-per-function.cjs). Their log permissions name each
+    // log group of the stage exactly (its Arn), so only these two "*" remain.
+    rules: ['Serverless-LambdaStarPermissions', 'AwsSolutions-IAM5'],
+    resources: /^(ApiFunctionsRole|MigrationsFunctionRole|NoDatabaseFunctionsRole)$/,
     reason:
-      'xray:PutTraceSegments and xray:PutTelemetryRecords, which active tracing (issue 15) needs: X-Ray has no ' +
-      'resource-level permissions for them, so Resource is "*" by necessity.',
+      'Every role: xray:PutTraceSegments and xray:PutTelemetryRecords, which active tracing (issue 15) needs: ' +
+      'X-Ray has no resource-level permissions for them. The two roles of functions in the VPC (API, migrate): the ' +
+      'EC2 network-interface actions Lambda takes with the role to attach them, whose Describe calls have no ' +
+      'resource-level permissions and whose interfaces Lambda names. Resource is "*" by necessity in both.',
   },
   {
     rules: ['AwsSolutions-COG8'],
@@ -106,20 +110,6 @@ export const nagSuppressions: NagSuppression[] = [
       'the error, and a dead-letter queue only ever receives failed asynchronous invocations. A function with ' +
       'an asynchronous event gets its queue (plugins/serverless-async-events.cjs).',
     holds: invokedSynchronouslyOnly,
-  },
-  {
-    rules: ['AwsSolutions-IAM4'],
-    resources: /^IamRoleLambdaExecution$/,
-    reason:
-      'AWSLambdaVPCAccessExecutionRole, which the framework attaches to functions in a VPC: the network-interface ' +
-      'permissions Lambda needs there, maintained by AWS.',
-  },
-  {
-    rules: ['AwsSolutions-IAM5'],
-    resources: /^IamRoleLambdaExecution$/,
-    reason:
-      "The framework's log permissions: the log streams of this stage's own log groups " +
-      '(/aws/lambda/cats-api-<stage>*), whose names Lambda generates.',
   },
   {
     rules: ['AwsSolutions-S1'],

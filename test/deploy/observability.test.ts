@@ -29,6 +29,7 @@ beforeAll(async () => {
     existingDbSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cats-db-AbCdEf',
     existingSubnetIds: 'subnet-0aaa,subnet-0bbb',
     existingSecurityGroupIds: 'sg-0ccc',
+    dbAuth: 'secret',
   });
 }, 300000);
 
@@ -123,8 +124,10 @@ describe('tracing', () => {
     const functions = ofType(resources, 'AWS::Lambda::Function');
     expect(functions.length).toBe(dev.functions.length);
     for (const [id, fn] of functions) expect([id, fn.Properties?.TracingConfig]).toEqual([id, { Mode: 'Active' }]);
-    const role = JSON.stringify(resources.IamRoleLambdaExecution);
-    expect(role).toContain('xray:PutTraceSegments');
+    for (const [id, fn] of functions) {
+      const role = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] } | undefined)?.['Fn::GetAtt'][0] ?? '';
+      expect([id, JSON.stringify(resources[role])]).toEqual([id, expect.stringContaining('xray:PutTraceSegments')]);
+    }
     const dependencies = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies;
     expect(Object.keys(dependencies).filter((name) => /xray|opentelemetry/.test(name))).toEqual([]);
   });

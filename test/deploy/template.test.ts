@@ -22,6 +22,14 @@ const existing = {
   existingDbSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cats-db-AbCdEf',
   existingSubnetIds: 'subnet-0aaa1111bbbb2222c,subnet-0bbb3333cccc4444d',
   existingSecurityGroupIds: 'sg-0ccc5555dddd6666e',
+  // Today's behaviour: the API functions read the secret. existingIam is the other way.
+  dbAuth: 'secret',
+};
+/** An existing instance with IAM database authentication (dbAuth=iam, the default). */
+const existingIam = {
+  ...existing,
+  dbAuth: 'iam',
+  existingDbResourceId: 'db-ABCDEFGHIJKLMNOPQRSTUVWXY0',
 };
 
 let dev: Packaged;
@@ -30,6 +38,7 @@ let apiFunctions: string[];
 let prod: Packaged;
 let proxied: Packaged;
 let existingDb: Packaged;
+let existingIamDb: Packaged;
 let withNat: Packaged;
 
 beforeAll(async () => {
@@ -38,12 +47,13 @@ beforeAll(async () => {
   prod = await packageService('prod');
   proxied = await packageService('dev', { rdsProxy: 'true' });
   existingDb = await packageService('dev', existing);
+  existingIamDb = await packageService('dev', existingIam);
   withNat = await packageService('dev', { natGateway: 'true' });
   apiFunctions = dev.functions.filter((fn) => fn.database?.share !== undefined).map((fn) => fn.id);
-}, 300000);
+}, 600000);
 
 afterAll(async () => {
-  for (const packaged of [dev, prod, proxied, existingDb, withNat]) {
+  for (const packaged of [dev, prod, proxied, existingDb, existingIamDb, withNat]) {
     if (packaged) await rm(packaged.dir, { recursive: true, force: true });
   }
 });
@@ -56,6 +66,52 @@ function environmentOf(fn: Resource | undefined): Record<string, unknown> {
 
 function functionEnv(resources: Record<string, Resource>, name: string): Record<string, unknown> {
   return environmentOf(resources[`${name}LambdaFunction`]);
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** The statements of the inline policies of the role `roleId`. */
+function statementsOf(resources: Record<string, Resource>, roleId: string): Statement[] {
+  const role = resources[roleId];
+  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`no role ${roleId}`);
+  const policies = (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+/** The logical id of the role a function runs with. */
+function roleOf(resources: Record<string, Resource>, functionId: string): string {
+  const role = resources[`${functionId}LambdaFunction`]?.Properties?.Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+/** An ARN built with Fn::Join, as text: {Ref} and {Resource.Attribute} stand for the values CloudFormation fills in. */
+function arnText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const node = value as Record<string, unknown>;
+  if ('Fn::Join' in node) {
+    const [separator, parts] = node['Fn::Join'] as [string, unknown[]];
+    return parts.map(arnText).join(separator);
+  }
+  if ('Ref' in node) return `{${node.Ref}}`;
+  if ('Fn::GetAtt' in node) return `{${(node['Fn::GetAtt'] as string[]).join('.')}}`;
+  if ('Fn::Select' in node) {
+    const [index, list] = node['Fn::Select'] as [number, { 'Fn::Split': [string, unknown] }];
+    return `${arnText(list['Fn::Split'][1]).slice(0, -1)}:${index}}`;
+  }
+  throw new Error(`unexpected ${JSON.stringify(value)}`);
+}
+
+/** What the API functions' role may rds-db:connect to. */
+function connectResources(resources: Record<string, Resource>): string[] {
+  return statementsOf(resources, 'ApiFunctionsRole')
+    .filter((s) => actionsOf(s).includes('rds-db:connect'))
+    .map((s) => arnText(s.Resource));
 }
 
 describe.each([
@@ -89,7 +145,11 @@ describe.each([
     const resources = activeResources(packaged().template);
     for (const fn of packaged().functions) {
       const env = functionEnv(resources, fn.id);
-      const expected = fn.database ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_SECRET_ARN'] : [];
+      const expected = fn.database?.migrations
+        ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_AUTH', 'DB_SECRET_ARN', 'DB_APP_USER']
+        : fn.database
+          ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_AUTH']
+          : [];
       expect([fn.name, Object.keys(env).filter((name) => name.startsWith('DB_') && name !== 'DB_POOL_MAX')]).toEqual([
         fn.name,
         expected,
@@ -123,9 +183,13 @@ describe.each([
     }
   });
 
-  it('runs every function inside the private subnets, behind the functions security group', () => {
+  it('runs every function that uses the database inside the private subnets, behind the functions security group', () => {
     const resources = activeResources(packaged().template);
-    for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+    const inVpc = packaged()
+      .functions.filter((fn) => fn.database)
+      .map((fn) => `${fn.id}LambdaFunction`);
+    expect(inVpc.length).toBeGreaterThan(0);
+    for (const [id, fn] of ofType(resources, 'AWS::Lambda::Function').filter(([id]) => inVpc.includes(id))) {
       const vpc = fn.Properties?.VpcConfig as { SubnetIds: unknown; SecurityGroupIds: unknown };
       expect([id, JSON.stringify(vpc.SubnetIds)]).toEqual([
         id,
@@ -182,20 +246,8 @@ describe.each([
     expect(JSON.stringify(endpoint.Properties?.ServiceName)).toContain('secretsmanager');
   });
 
-  it('lets the functions read the database secret and nothing else from Secrets Manager', () => {
-    const role = activeResources(packaged().template).IamRoleLambdaExecution as Resource;
-    const statements = (
-      (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Record<string, unknown>[] } }[]
-    ).flatMap((policy) => policy.PolicyDocument.Statement);
-    expect(statements.filter((s) => JSON.stringify(s.Action).includes('secretsmanager'))).toEqual([
-      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: expect.anything() },
-    ]);
-    // X-Ray's two actions (active tracing) have no resource to name: IAM grants them on * only.
-    const xray = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
-    const scoped = statements.filter((s) => JSON.stringify(s.Action) !== JSON.stringify(xray));
-    expect(statements.length - scoped.length).toBe(1);
-    for (const statement of scoped) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
-    expect(JSON.stringify(scoped)).not.toContain('"*"');
+  it('enables IAM database authentication on the instance it creates', () => {
+    expect(activeResources(packaged().template).Database?.Properties?.EnableIAMDatabaseAuthentication).toBe(true);
   });
 
   it('bounds database connections: reserved concurrency x pool size stays under max_connections', () => {
@@ -216,6 +268,11 @@ describe.each([
     const db = ofType(resources, 'AWS::RDS::DBInstance')[0]?.[1] as Resource;
     expect(db.Properties?.DBInstanceClass).toBe('db.t4g.micro');
     expect(connections).toBeLessThanOrEqual(81 - 3 - 5); // and room for an operator
+    // IAM database authentication suits up to ~200 new connections per
+    // second per instance. A container opens its one connection when it
+    // starts and again only after DB_IDLE_TIMEOUT_MS idle, so the most that
+    // can open in one second is every container at once (a scale-up from none).
+    expect(connections).toBeLessThan(200);
   });
 
   it('throttles the API, keeps access logs, and sets a retention on every log group', () => {
@@ -343,6 +400,18 @@ it('points the API functions at the RDS Proxy when asked, but migrations at the 
   expect(ofType(activeResources(dev.template), 'AWS::RDS::DBProxy')).toEqual([]);
 });
 
+it('authenticates with IAM end to end through the proxy: the functions to the proxy, the proxy to the instance, no secret', () => {
+  const resources = activeResources(proxied.template);
+  const proxy = resources.DatabaseProxy?.Properties ?? {};
+  expect(proxy.DefaultAuthScheme).toBe('IAM_AUTH');
+  expect(proxy).not.toHaveProperty('Auth');
+  expect(JSON.stringify(resources.DatabaseProxyRole)).not.toContain('secretsmanager');
+  expect(JSON.stringify(statementsOf(resources, 'DatabaseProxyRole'))).toContain('"Action":"rds-db:connect"');
+  expect(connectResources(resources)).toEqual([
+    'arn:{AWS::Partition}:rds-db:{AWS::Region}:{AWS::AccountId}:dbuser:{DatabaseProxy.DBProxyArn:6}/cats_api',
+  ]);
+});
+
 it('creates no network, database or endpoint when pointed at an existing database, and uses its settings', () => {
   const resources = activeResources(existingDb.template);
   for (const type of [
@@ -369,7 +438,38 @@ it('creates no network, database or endpoint when pointed at an existing databas
     SubnetIds: { 'Fn::Split': [',', existing.existingSubnetIds] },
     SecurityGroupIds: { 'Fn::Split': [',', existing.existingSecurityGroupIds] },
   });
-  expect(JSON.stringify(resources.IamRoleLambdaExecution)).toContain(existing.existingDbSecretArn);
+  // dbAuth=secret: the API functions log in as existingDbUser with its secret, as before dbAuth existed.
+  expect(env.DB_AUTH).toBe('secret');
+  expect(statementsOf(resources, 'ApiFunctionsRole')).toEqual(
+    expect.arrayContaining([
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: existing.existingDbSecretArn },
+    ]),
+  );
+  expect(JSON.stringify(statementsOf(resources, 'ApiFunctionsRole'))).not.toContain('rds-db');
+});
+
+it('with an existing database and dbAuth=iam, lets the API functions connect to its id as the application user only', () => {
+  const resources = activeResources(existingIamDb.template);
+  const env = functionEnv(resources, 'ListCats');
+  expect(env).toMatchObject({ DB_HOST: existing.existingDbHost, DB_USER: 'cats_api', DB_AUTH: 'iam' });
+  expect(env).not.toHaveProperty('DB_SECRET_ARN');
+  expect(connectResources(resources)).toEqual([
+    `arn:{AWS::Partition}:rds-db:{AWS::Region}:{AWS::AccountId}:dbuser:${existingIam.existingDbResourceId}/cats_api`,
+  ]);
+  // Migrate keeps the owner's secret and user.
+  expect(functionEnv(resources, 'Migrate')).toMatchObject({
+    DB_USER: existing.existingDbUser,
+    DB_AUTH: 'secret',
+    DB_SECRET_ARN: existing.existingDbSecretArn,
+    DB_APP_USER: 'cats_api',
+  });
+});
+
+it.each([
+  [{ ...existing, dbAuth: 'iam' }, /dbAuth=iam with existingDbHost needs existingDbResourceId/],
+  [{ dbAuth: 'password' }, /dbAuth must be "iam" or "secret", got "password"/],
+])('refuses to package a database login it cannot grant (%p)', async (params, message) => {
+  await expect(packageService('dev', params)).rejects.toThrow(message);
 });
 
 it('adds a NAT gateway only when asked, routes the private subnets through it and opens only HTTPS out', () => {
@@ -395,6 +495,102 @@ it('adds a NAT gateway only when asked, routes the private subnets through it an
   expect(ofType(resources, 'AWS::EC2::SecurityGroupIngress')).toHaveLength(1);
 });
 
+describe.each([
+  ['dev', () => dev, 'Database.DbiResourceId'],
+  ['prod', () => prod, 'Database.DbiResourceId'],
+  ['dev with rdsProxy=true', () => proxied, 'DatabaseProxy.DBProxyArn:6'],
+  ['dev with an existing database and dbAuth=iam', () => existingIamDb, existingIam.existingDbResourceId],
+])('least privilege, %s', (_name, packaged, databaseId) => {
+  const api = () => packaged().functions.filter((fn) => fn.database?.share !== undefined);
+  const withoutDatabase = () => packaged().functions.filter((fn) => !fn.database);
+
+  it("logs the API functions in as the application role with IAM tokens, never as the database's master user", () => {
+    const resources = activeResources(packaged().template);
+    const master = (resources.Database?.Properties?.MasterUsername as string | undefined) ?? existing.existingDbUser;
+    for (const fn of api()) {
+      const env = functionEnv(resources, fn.id);
+      expect([fn.name, env.DB_USER, env.DB_AUTH]).toEqual([fn.name, 'cats_api', 'iam']);
+      expect(env.DB_USER).not.toBe(master);
+      expect([fn.name, env.DB_SECRET_ARN]).toEqual([fn.name, undefined]);
+    }
+  });
+
+  it('gives every API function one role that can read no secret and may rds-db:connect as exactly the application user', () => {
+    const resources = activeResources(packaged().template);
+    expect(new Set(api().map((fn) => roleOf(resources, fn.id)))).toEqual(new Set(['ApiFunctionsRole']));
+    const statements = statementsOf(resources, 'ApiFunctionsRole');
+    expect(statements.flatMap(actionsOf).filter((action) => /secretsmanager|kms|ssm/.test(action))).toEqual([]);
+    expect(connectResources(resources)).toEqual([
+      `arn:{AWS::Partition}:rds-db:{AWS::Region}:{AWS::AccountId}:dbuser:${/^(db|prx)-/.test(databaseId) ? databaseId : `{${databaseId}}`}/cats_api`,
+    ]);
+  });
+
+  it('lets the migrate function alone read the master secret', () => {
+    const resources = activeResources(packaged().template);
+    const readers = ofType(resources, 'AWS::IAM::Role').filter(([id]) =>
+      statementsOf(resources, id).some((s) => actionsOf(s).some((action) => action.startsWith('secretsmanager:'))),
+    );
+    expect(readers.map(([id]) => id)).toEqual(['MigrationsFunctionRole']);
+    const migrate = packaged().functions.filter((fn) => fn.database?.migrations);
+    expect(migrate.map((fn) => roleOf(resources, fn.id))).toEqual(['MigrationsFunctionRole']);
+    const secret = statementsOf(resources, 'MigrationsFunctionRole').filter((s) =>
+      actionsOf(s).some((action) => action.startsWith('secretsmanager:')),
+    );
+    expect(secret).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: resources.Database
+          ? { 'Fn::GetAtt': ['Database', 'MasterUserSecret.SecretArn'] }
+          : existing.existingDbSecretArn,
+      },
+    ]);
+    expect(JSON.stringify(statementsOf(resources, 'MigrationsFunctionRole'))).not.toContain('rds-db');
+  });
+
+  it('gives the functions without a database no VPC and nothing but their logs and traces', () => {
+    const resources = activeResources(packaged().template);
+    expect(withoutDatabase().length).toBeGreaterThan(0);
+    for (const fn of withoutDatabase()) {
+      const properties = resources[`${fn.id}LambdaFunction`]?.Properties ?? {};
+      expect([fn.name, properties.VpcConfig]).toEqual([fn.name, undefined]);
+      expect(Object.keys(functionEnv(resources, fn.id)).filter((name) => /^DB_(?!POOL_MAX)/.test(name))).toEqual([]);
+      const actions = statementsOf(resources, roleOf(resources, fn.id)).flatMap(actionsOf);
+      expect([
+        fn.name,
+        actions.filter((action) => !/^(logs:(CreateLogStream|PutLogEvents)|xray:Put\w+)$/.test(action)),
+      ]).toEqual([fn.name, []]);
+    }
+  });
+
+  it("lets each role write only to its own functions' log groups, named exactly, so no other stage's", () => {
+    const resources = activeResources(packaged().template);
+    const stage = packaged() === prod ? 'prod' : 'dev';
+    const roles = ofType(resources, 'AWS::IAM::Role').filter(([id]) => id !== 'DatabaseProxyRole');
+    expect(roles.map(([id]) => id).sort()).toEqual([
+      'ApiFunctionsRole',
+      'MigrationsFunctionRole',
+      'NoDatabaseFunctionsRole',
+    ]);
+    for (const [role] of roles) {
+      const logs = statementsOf(resources, role).filter((s) =>
+        actionsOf(s).some((action) => action.startsWith('logs:')),
+      );
+      expect(logs.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      const groups = logs
+        .flatMap((s) => s.Resource as { 'Fn::GetAtt': [string, string] }[])
+        .map((r) => {
+          expect(r['Fn::GetAtt'][1]).toBe('Arn');
+          return resources[r['Fn::GetAtt'][0]]?.Properties?.LogGroupName;
+        });
+      const own = packaged()
+        .functions.filter((fn) => roleOf(resources, fn.id) === role)
+        .map((fn) => `/aws/lambda/cats-api-${stage}-${fn.name}`);
+      expect([role, groups.sort()]).toEqual([role, own.sort()]);
+    }
+  });
+});
+
 it('keeps the example settings in serverless.yml free of credentials', async () => {
   const config = await readFile(path.join(root, 'serverless.yml'), 'utf8');
   expect(config).not.toMatch(/\bpassword\s*:/i);
@@ -406,6 +602,7 @@ const variants: Array<[string, () => Packaged]> = [
   ['prod', () => prod],
   ['dev with rdsProxy=true', () => proxied],
   ['dev with an existing database', () => existingDb],
+  ['dev with an existing database and dbAuth=iam', () => existingIamDb],
   ['dev with natGateway=true', () => withNat],
 ];
 const templateFile = (packaged: Packaged) => path.join(packaged.dir, 'cloudformation-template-update-stack.json');

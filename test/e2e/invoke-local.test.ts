@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { migrations } from '../../lib/db/migrations.js';
+import { applicationUrl } from '../../scripts/local-db.js';
 import { apiTimeoutMs } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -26,12 +27,13 @@ async function newDatabase(migrated: boolean): Promise<string> {
 // `sls package` that finishes meanwhile (another test, a user's command).
 const workFolder = `.esbuild-invoke-${process.pid}`;
 
+/** The owner migrates; the route functions run as the API's role, as deployed. */
 async function invokeLocal(databaseUrl: string, ...args: string[]): Promise<string> {
   const running = promisify(execFile)(process.execPath, [sls, 'invoke', 'local', ...args], {
     cwd: root,
     env: {
       ...process.env,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: args.includes('migrate') ? databaseUrl : await applicationUrl(databaseUrl),
       NODE_OPTIONS: '',
       POWERTOOLS_LOG_LEVEL: 'WARN',
       CATS_ESBUILD_WORK_FOLDER: workFolder,

@@ -250,12 +250,20 @@ describe('in the idempotency transaction', () => {
 });
 
 it('fails a migration run with a MigrationError when the session ends mid-migration, and the next run succeeds', async () => {
-  const fired = relay.arm({ trigger: { step: 'query', sql: /kysely_migration/ }, action: 'fatal' });
-  const error = await migrateToLatest(db() as never).catch((e: unknown) => e);
-  await fired;
-  expect(error).toBeInstanceOf(Error);
-  expect(String((error as Error).message)).toMatch(/administrator command|terminated/);
-  expect(await migrateToLatest(db() as never)).toEqual({ applied: [] });
+  // As the owner, who migrates (the handlers' role may not), through the same relay.
+  const owner = createDatabase(
+    readDatabaseSettings({ DATABASE_URL: relay.url(process.env.CATS_TEST_OWNER_URL ?? '') }),
+  );
+  try {
+    const fired = relay.arm({ trigger: { step: 'query', sql: /kysely_migration/ }, action: 'fatal' });
+    const error = await migrateToLatest(owner.db as never).catch((e: unknown) => e);
+    await fired;
+    expect(error).toBeInstanceOf(Error);
+    expect(String((error as Error).message)).toMatch(/administrator command|terminated/);
+    expect(await migrateToLatest(owner.db as never)).toEqual({ applied: [] });
+  } finally {
+    await owner.db.destroy();
+  }
 });
 
 it('survives FATAL 57P01 right after the early connection becomes ready, and the first request succeeds', async () => {

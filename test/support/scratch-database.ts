@@ -1,5 +1,6 @@
 import { closeDatabase, db } from '../../lib/db/index.js';
 import { migrateToLatest } from '../../lib/db/migrations.js';
+import { applicationUrl } from '../../scripts/local-db.js';
 import { createScratchDatabase, dropScratchDatabase } from './test-database.js';
 
 /**
@@ -8,7 +9,9 @@ import { createScratchDatabase, dropScratchDatabase } from './test-database.js';
  * must not disturb, or be disturbed by, the other files: Jest runs files in
  * parallel on any machine with 3 or more cores, so a file that writes and
  * then compares a whole table needs one. A clone of the global setup's
- * migrated template. Returns its URL.
+ * migrated template. The handlers connect as the API's role; the URL
+ * returned is the owner's, for loading data in bulk or creating tables of
+ * the test's own.
  */
 export function useScratchDatabase(prefix: string): () => string {
   const server = process.env.CATS_TEST_SERVER_URL ?? '';
@@ -19,6 +22,8 @@ export function useScratchDatabase(prefix: string): () => string {
     await closeDatabase();
     process.env.DATABASE_URL = url;
     await migrateToLatest(db() as never);
+    await closeDatabase();
+    process.env.DATABASE_URL = await applicationUrl(url);
   });
   afterAll(async () => {
     await closeDatabase();

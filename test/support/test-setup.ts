@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { readDatabaseSettings } from '../../lib/config.js';
 import { createDatabase } from '../../lib/db/index.js';
 import { migrateToLatest } from '../../lib/db/migrations.js';
-import { freePort, type LocalDatabase, startLocalDatabase } from '../../scripts/local-db.js';
+import { applicationUrl, freePort, type LocalDatabase, startLocalDatabase } from '../../scripts/local-db.js';
 import { configuredServerUrl, createScratchDatabase } from './test-database.js';
 
 export interface TestDatabaseState {
   /** A server on which tests may create and drop databases. */
   serverUrl: string;
-  /** The migrated database the integration tests share. */
+  /** The migrated database the integration tests share, as its owner (who migrates). */
   databaseUrl: string;
   local?: LocalDatabase;
   /** A migrated database nobody connects to, which test files clone (createScratchDatabase). */
@@ -62,7 +62,10 @@ export default async function globalSetup(): Promise<void> {
   for (const name of ['POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB']) {
     delete process.env[name];
   }
-  process.env.DATABASE_URL = state.databaseUrl;
+  // The handlers connect as the API's role, as deployed; tests that need
+  // the owner (bulk loads, DDL) take CATS_TEST_OWNER_URL.
+  process.env.DATABASE_URL = await applicationUrl(state.databaseUrl);
+  process.env.CATS_TEST_OWNER_URL = state.databaseUrl;
   process.env.CATS_TEST_SERVER_URL = state.serverUrl;
   process.env.CATS_TEST_TEMPLATE = decodeURIComponent(new URL(state.templateUrl).pathname.slice(1));
   process.env.CATS_TEST_EXTERNAL = state.external ? '1' : '';

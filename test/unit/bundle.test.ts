@@ -20,7 +20,9 @@ import {
 } from '../support/bundle.js';
 import { leftOutCalls, probeBody } from '../support/kysely-probe.js';
 
-const budget = 250 * 1024;
+// 250 KB, plus 10 KB since issue 19 for the RDS IAM token signer (aws4, 8 KB;
+// loaded only with DB_AUTH=iam) that every function using the database carries.
+const budget = 260 * 1024;
 /** How much a bundle may grow past test/bundle-sizes.json before a test says so. */
 const tolerance = 1024;
 const recorded = JSON.parse(readFileSync(join(root, 'test/bundle-sizes.json'), 'utf8')) as Record<
@@ -76,7 +78,7 @@ describe('function bundles', () => {
     expect(functions).toEqual(expect.arrayContaining(['delete-cat', 'migrate', 'openapi', 'docs']));
   });
 
-  it.each(functions)('keep the %s function under 250 KB minified', (name) => {
+  it.each(functions)('keep the %s function under 260 KB minified', (name) => {
     const { code, composition } = bundle(name);
     const bytes = Buffer.byteLength(code);
     if (bytes >= budget) {

@@ -1,4 +1,4 @@
-import { ConfigError, readDatabaseSettings, redactUrl } from '../../lib/config.js';
+import { ConfigError, readApplicationUser, readDatabaseSettings, redactUrl } from '../../lib/config.js';
 
 const url = 'postgres://cats:s3cr3t-pw@db.example.com:5432/cats';
 const postgresVars = {
@@ -174,4 +174,65 @@ describe('readDatabaseSettings for a deployed function (DB_HOST)', () => {
   it('rejects a DB_SECRET_ARN that is not a Secrets Manager ARN', () => {
     expect(configError({ ...deployed, DB_SECRET_ARN: 'my-secret' }).message).toMatch(/^DB_SECRET_ARN must be/);
   });
+});
+
+describe('readDatabaseSettings with DB_AUTH=iam', () => {
+  const iam = {
+    DB_HOST: 'cats.abc123.eu-west-1.rds.amazonaws.com',
+    DB_NAME: 'cats',
+    DB_USER: 'cats_api',
+    DB_AUTH: 'iam',
+    AWS_REGION: 'eu-west-1',
+  };
+
+  it('signs a token for the region instead of reading a secret, over verified TLS', () => {
+    const settings = readDatabaseSettings(iam);
+    expect(settings.iam).toEqual({ region: 'eu-west-1' });
+    expect(settings.secretArn).toBeUndefined();
+    expect(settings.connection).toEqual({ host: iam.DB_HOST, port: 5432, user: 'cats_api', database: 'cats' });
+    expect(settings.tls).toEqual({ mode: 'verify' });
+    expect(settings.description).toBe(`postgres://cats_api@${iam.DB_HOST}:5432/cats (IAM)`);
+  });
+
+  it('refuses to send the token without TLS, naming DB_AUTH and DB_SSL', () => {
+    expect(configError({ ...iam, DB_SSL: 'off' }).message).toBe(
+      'DB_AUTH=iam sends a signed token as the password: it needs DB_SSL=verify, not DB_SSL=off',
+    );
+  });
+
+  it('names AWS_REGION when it is missing, since the token is signed for a region', () => {
+    expect(configError({ ...iam, AWS_REGION: undefined }).message).toMatch(/^DB_AUTH=iam needs AWS_REGION/);
+  });
+
+  it('refuses a secret ARN beside it, so that a half-changed stack is noticed', () => {
+    expect(
+      configError({ ...iam, DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x' }).message,
+    ).toMatch(/unset DB_SECRET_ARN/);
+  });
+
+  it('rejects a DB_AUTH that does not exist', () => {
+    expect(configError({ ...iam, DB_AUTH: 'password' }).message).toBe(
+      'DB_AUTH must be "iam" or "secret", got "password"',
+    );
+  });
+
+  it('keeps the secret as the default, as before DB_AUTH existed', () => {
+    const { DB_AUTH: _unused, ...withoutMode } = iam;
+    expect(readDatabaseSettings(withoutMode).iam).toBeUndefined();
+    expect(readDatabaseSettings({ ...withoutMode, DB_AUTH: 'secret' }).iam).toBeUndefined();
+  });
+});
+
+describe('readApplicationUser', () => {
+  it('defaults to cats_api and takes DB_APP_USER otherwise', () => {
+    expect(readApplicationUser({})).toBe('cats_api');
+    expect(readApplicationUser({ DB_APP_USER: 'shop_api' })).toBe('shop_api');
+  });
+
+  it.each(['Cats', 'cats-api', 'x; DROP TABLE cats', 'a'.repeat(64)])(
+    'refuses %j, which would need quoting in SQL',
+    (name) => {
+      expect(() => readApplicationUser({ DB_APP_USER: name })).toThrow(/DB_APP_USER must be/);
+    },
+  );
 });
