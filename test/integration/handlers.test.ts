@@ -617,6 +617,25 @@ describe('conditional requests (ETag, If-Match, If-None-Match)', () => {
     );
   });
 
+  it('reads entity tags with commas inside their quotes: If-Match "a,b" is a 412, If-None-Match "a,b", "1" a 304', async () => {
+    const cat = await addCat();
+    const refused = await call(
+      updateCat,
+      httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': '"a,b"' } }),
+    );
+    expectProblem(refused, 412, 'if-match');
+    const notModified = await call(
+      getCat,
+      httpEvent('get-cat', { id: cat.id, headers: { 'if-none-match': '"a,b", "1"' } }),
+    );
+    expect(notModified.status).toBe(304);
+    const applied = await call(
+      updateCat,
+      httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': '"x,y", "1"' } }),
+    );
+    expect(applied.status).toBe(200);
+  });
+
   it.each(['1', '"unterminated', 'W/1', '"a" "b"'])(
     'rejects the malformed If-Match %j with a 400 naming the header',
     async (ifMatch) => {
