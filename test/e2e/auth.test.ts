@@ -143,9 +143,12 @@ describe('reads and the documentation', () => {
 
   it('include a document that says which scope each route needs', async () => {
     const { body } = await request(api.baseUrl, 'GET', '/openapi.json');
-    expect(body.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(body.paths['/cats'].post.security).toEqual([{ bearerAuth: ['cats/write'] }]);
-    expect(body.paths['/remove/{id}'].delete.security).toEqual([{ bearerAuth: ['cats/write'] }]);
+    expect(body.components.securitySchemes.oauth2).toMatchObject({
+      type: 'oauth2',
+      flows: { clientCredentials: { tokenUrl: '/oauth2/token' } },
+    });
+    expect(body.paths['/cats'].post.security).toEqual([{ oauth2: ['cats/write'] }]);
+    expect(body.paths['/remove/{id}'].delete.security).toEqual([{ oauth2: ['cats/write'] }]);
     expect(body.paths['/cats'].get.security).toEqual([]);
     expect(body.paths['/docs'].get.security).toEqual([]);
   });
@@ -181,7 +184,7 @@ describe('npm start -- --param=authReads=true', () => {
       const none = { authorization: '' };
       // The document of this API says reads need cats/read, so request() checks these answers against it.
       const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
-      expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
+      expect(body.paths['/cats'].get.security).toEqual([{ oauth2: ['cats/read'] }]);
       expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
       expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
       expect((await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status).toBe(
