@@ -93,7 +93,12 @@ describe('validate', () => {
     const problem = thrown(() => validate(newCatSchema, { name: ' ', price: '5' }, 'body'));
     expect(problem.status).toBe(400);
     expect(problem.errors).toEqual([
-      { field: 'name', in: 'body', detail: 'must not be empty or only white space', pointer: '#/name' },
+      {
+        field: 'name',
+        in: 'body',
+        detail: 'must not be empty or only white space or invisible characters',
+        pointer: '#/name',
+      },
       {
         field: 'price',
         in: 'body',
