@@ -108,7 +108,7 @@ describe('validate', () => {
       { field: 'breed', in: 'body', detail: 'is required', pointer: '#/breed' },
     ]);
     expect(problem.detail).toBe(
-      'name must not be empty or only white space; price must be an integer from 0 to 2147483647, sent as a JSON number; breed is required',
+      'name must not be empty or only white space or invisible characters; price must be an integer from 0 to 2147483647, sent as a JSON number; breed is required',
     );
   });
 
