@@ -64,8 +64,8 @@ describe('a write through npm start', () => {
   const forged: Array<[string, number, () => string]> = [
     [
       'a signature by another key',
-      () => signJwt(claims(), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
       401,
+      () => signJwt(claims(), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
     ],
     ['alg none', 401, () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`],
     ['no exp', 401, () => signJwt({ ...claims(), exp: undefined }, testIssuerKey())],
