@@ -12,6 +12,9 @@
  *   lets a request name its own caller, never passes;
  * - a write without Content-Type reaches the function without one
  *   (serverless-offline fills in application/json when a body is sent);
+ * - HEAD: an HTTP API has no GET route answer HEAD (a route is a method and
+ *   a path), so HEAD goes to the catch-all ($default) function, which
+ *   answers 405 with `Allow` (serverless-offline would run the GET route);
  * - CORS: an origin not in corsAllowedOrigins gets no Access-Control-*
  *   header (serverless-offline answers any origin);
  * - POST /oauth2/token: a client-credentials token endpoint for the local
@@ -23,8 +26,7 @@
  * is in no deployed bundle.
  */
 
-import type { KeyObject } from 'node:crypto';
-import { createPublicKey, timingSafeEqual } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createLocalJWKSet, exportJWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { openApiDocument } from '../lib/openapi/document.js';
@@ -48,6 +50,8 @@ export interface GatewayOptions {
   auth: ApiAuth;
   /** Browser origins allowed by CORS (corsAllowedOrigins); none: no CORS. */
   corsAllowedOrigins: string[];
+  /** serverless-offline's Lambda endpoint and the name of the catch-all ($default) function. */
+  catchAll: { port: number; functionName: string };
 }
 
 /** The scope each `METHOD /template` needs, as a matcher. */
@@ -225,6 +229,7 @@ export async function startLocalGateway(port: number, options: GatewayOptions): 
 
     const headers = { ...incoming.headers };
     for (const name of authorizationHeaders) delete headers[name];
+    if (method === 'HEAD') return catchAll(incoming, url, headers, response, corsAllowed);
     // serverless-offline gives a body sent without Content-Type the type
     // application/json; API Gateway passes none, and the function answers
     // 415 before it reads a body. Without the body, serverless-offline adds
@@ -254,6 +259,55 @@ export async function startLocalGateway(port: number, options: GatewayOptions): 
       else response.destroy(error);
     });
     upstream.end(forwarded);
+  }
+
+  /** Invokes the catch-all function with the API Gateway (payload 2.0) event of this request, as $default would. */
+  async function catchAll(
+    incoming: IncomingMessage,
+    url: URL,
+    headers: IncomingMessage['headers'],
+    response: ServerResponse,
+    corsAllowed: boolean,
+  ): Promise<void> {
+    const method = incoming.method ?? 'HEAD';
+    const event = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers: Object.fromEntries(
+        Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : String(value)]),
+      ),
+      requestContext: {
+        accountId: 'offlineContext_accountId',
+        apiId: 'offlineContext_apiId',
+        domainName: url.host,
+        http: {
+          method,
+          path: url.pathname,
+          protocol: `HTTP/${incoming.httpVersion}`,
+          sourceIp: incoming.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: '$default',
+        stage: '$default',
+        time: new Date().toUTCString(),
+        timeEpoch: Date.now(),
+      },
+      isBase64Encoded: false,
+    };
+    const { port, functionName } = options.catchAll;
+    const invoked = await fetch(`http://127.0.0.1:${port}/2015-03-31/functions/${functionName}/invocations`, {
+      method: 'POST',
+      body: JSON.stringify(event),
+    });
+    const result = (await invoked.json()) as { statusCode?: number; headers?: Record<string, string> };
+    const out: Record<string, string> = { ...(result.headers ?? {}) };
+    if (!corsAllowed)
+      for (const name of Object.keys(out)) if (name.toLowerCase().startsWith('access-control-')) delete out[name];
+    response.writeHead(result.statusCode ?? 502, out);
+    response.end();
   }
 
   await new Promise<void>((ready, fail) => {

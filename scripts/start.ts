@@ -259,6 +259,7 @@ async function main(): Promise<void> {
         .split(',')
         .map((origin) => origin.trim())
         .filter(Boolean),
+      catchAll: { port: lambdaPort, functionName: 'cats-api-dev-unmatched' },
     });
     offline = startOffline(env, offlinePort);
     offline.once('exit', (code, signal) => {

@@ -1,8 +1,9 @@
 /**
- * Who may call what, over HTTP against `npm start`: serverless-offline
- * enforces the JWT authorizer of serverless.yml against the local issuer
- * (issuer, audience, expiry, scopes; never the signature, which only API
- * Gateway checks). Tokens are made as `npm run -s token` makes them.
+ * Who may call what, over HTTP against `npm start`: its gateway enforces the
+ * JWT authorizer of serverless.yml against the local issuer as API Gateway
+ * does (signature, issuer, client, expiry, scopes; forged tokens are
+ * test/e2e/local-authorizer.test.ts). Tokens are made as `npm run -s token`
+ * makes them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeCluster } from '../../scripts/local-db.js';
-import { readScope, writeScope } from '../../scripts/local-issuer.js';
+import { localClient, readScope, writeScope } from '../../scripts/local-issuer.js';
 import { type ApiProcess, request, startApi, testToken } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
@@ -112,14 +113,15 @@ describe('a write with a token that has cats/write', () => {
   });
 
   it("is logged with the token's sub and client_id in the request line", async () => {
-    const token = bearer(testToken({ client: 'e2e-writer-client' }));
+    // The local client is the authorizer's one audience, as a stage's app client is.
+    const token = bearer(testToken({ client: localClient }));
     const created = await request(api.baseUrl, 'POST', '/cats', cat, token);
     expect(created.status).toBe(201);
     const deadline = Date.now() + 5000;
-    while (!api.output().includes('by e2e-writer-client') && Date.now() < deadline) {
+    while (!api.output().includes(`by ${localClient}`) && Date.now() < deadline) {
       await new Promise((done) => setTimeout(done, 50));
     }
-    expect(api.output()).toMatch(/POST \/cats -> 201 in \d+ ms {2}\[[^\]]+\] {2}by e2e-writer-client/);
+    expect(api.output()).toMatch(new RegExp(`POST /cats -> 201 in \\d+ ms {2}\\[[^\\]]+\\] {2}by ${localClient}`));
   });
 });
 

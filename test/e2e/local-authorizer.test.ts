@@ -142,6 +142,20 @@ describe('a write through npm start', () => {
   });
 });
 
+describe('HEAD through npm start', () => {
+  it('on a GET route gets what API Gateway gives it: no HEAD route, so the catch-all 405 with Allow: GET', async () => {
+    for (const path of ['/cats', '/openapi.json']) {
+      const response = await fetch(`${api.baseUrl}${path}`, { method: 'HEAD' });
+      expect([path, response.status, response.headers.get('allow')]).toEqual([
+        path,
+        405,
+        expect.stringContaining('GET'),
+      ]);
+      expect(await response.text()).toBe('');
+    }
+  });
+});
+
 describe('CORS through npm start with no corsAllowedOrigins', () => {
   it('gives a preflight, and a request, from another origin no Access-Control-Allow-Origin', async () => {
     const preflight = await fetch(`${api.baseUrl}/cats`, {
