@@ -39,7 +39,7 @@ async function refusal(token: string, scopes = [writeScope]): Promise<Refusal> {
 }
 
 it('accepts a local token, shaped like a Cognito client-credentials access token, for the scope it has', async () => {
-  const accepted = await authorize(`Bearer ${localToken(key)}`, [writeScope], keys, now);
+  const accepted = await authorize(`Bearer ${localToken(key, { now })}`, [writeScope], keys, now);
   expect(accepted).toMatchObject({ client_id: localClient, token_use: 'access' });
   expect(accepted).not.toHaveProperty('aud');
 });
