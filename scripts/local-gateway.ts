@@ -29,6 +29,7 @@
 import { createPublicKey, type KeyObject, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createLocalJWKSet, exportJWK, type JSONWebKeySet, jwtVerify } from 'jose';
+import { routePattern } from '../lib/http/routes.js';
 import { openApiDocument } from '../lib/openapi/document.js';
 import { type ApiAuth, localTokenPath } from '../lib/openapi/operations.js';
 import {
@@ -58,13 +59,10 @@ export interface GatewayOptions {
 export function routeScopes(auth: ApiAuth): (method: string, path: string) => string[] | undefined {
   const routes: { method: string; pattern: RegExp; scopes: string[] }[] = [];
   for (const [template, operations] of Object.entries(openApiDocument(auth).paths)) {
-    const source = template
-      .split(/(\{[^}]+\})/)
-      .map((part) => (/^\{[^}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-      .join('');
+    const pattern = routePattern(template);
     for (const [method, operation] of Object.entries(operations as Record<string, { security?: unknown[] }>)) {
       const scopes = (operation.security ?? []).flatMap((requirement) => Object.values(requirement as object).flat());
-      routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}$`), scopes: scopes as string[] });
+      routes.push({ method: method.toUpperCase(), pattern, scopes: scopes as string[] });
     }
   }
   // A request no route takes goes to the public catch-all ($default), as deployed.
