@@ -59,6 +59,8 @@ export function testIssuerKey(): KeyObject {
 /** Makes the test's key the local issuer's key of this data folder. */
 function installTestKey(dataDir: string): void {
   testKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  // The data folder as npm start would make it (the default mode); only its auth folder is private.
+  mkdirSync(dataDir, { recursive: true });
   mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dataDir, 'auth', 'local-issuer.pem'), testKey.export({ type: 'pkcs8', format: 'pem' }), {
     mode: 0o600,
