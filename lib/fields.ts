@@ -31,33 +31,108 @@ const documented = <S extends z.ZodMiniType>(schema: S, doc: { replace?: JsonSch
   return schema;
 };
 
+// Character classes (regular expression source, valid with and without the
+// `u` flag) for the patterns the document states. A character outside the
+// Basic Multilingual Plane is a surrogate pair: matched as a pair, so that a
+// pattern read without `u` (a fuzz, a generated client) agrees with one read
+// with it (ajv), and a lone surrogate, which PostgreSQL cannot store, matches
+// neither.
+const surrogates = '\\ud800-\\udfff';
+const pair = '[\\ud800-\\udbff][\\udc00-\\udfff]';
+/** White space as JavaScript's `\s` and `trim()` know it. */
+const whiteSpace = '\\x09-\\x0d\\x20\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** C0 and C1 control characters (DEL too) and the bidirectional formatting characters. */
+const controls = '\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
 /**
- * Text stored exactly as sent, so what a client writes is what it reads back;
- * checked the way PostgreSQL will see it: length in code points (varchar
- * counts characters, JavaScript counts UTF-16 units), not only white space,
- * and no NUL or lone surrogate, which a UTF-8 database cannot store and would
- * reject with an error.
+ * What is blank but not a control: spaces, and the characters that draw
+ * nothing (zero-width space and joiners, word joiner and invisible operators,
+ * soft hyphen, Mongolian vowel separator, Hangul fillers, variation
+ * selectors, braille blank, BOM).
  */
-/* @__NO_SIDE_EFFECTS__ */
-export function text(maxLength: number) {
-  const schema = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).check(
-    z.refine((s) => s.trim().length > 0, 'must not be empty or only white space'),
-    z.refine((s) => [...s].length <= maxLength, `must be at most ${maxLength} characters`),
-    z.refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'must be valid Unicode text without NUL characters'),
-  );
-  return documented(schema, { replace: { type: 'string', minLength: 1, maxLength, pattern: '\\S' } });
+const blanks =
+  '\\x20\\xa0\\xad\\u034f\\u115f\\u1160\\u1680\\u17b4\\u17b5\\u180b-\\u180f\\u2000-\\u200d\\u2028\\u2029' +
+  '\\u202f\\u205f-\\u2065\\u206a-\\u206f\\u2800\\u3000\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0';
+
+/**
+ * The pattern of text made of characters not `banned`, with at least one
+ * not `blank` either: blanks, then the first visible character, then any
+ * allowed ones. Only one way to match, so it runs in linear time.
+ */
+function textPattern(banned: string, blank: string): string {
+  const allowed = `(?:[^${banned}${surrogates}]|${pair})`;
+  const visible = `(?:[^${banned}${blank}${surrogates}]|${pair})`;
+  return `^[${blank}]*${visible}${allowed}*$`;
 }
 
 /**
- * An email address (zod's check: one @, a dot in the domain, no spaces), at
- * most `maxLength` characters (RFC 5321 allows 254; give the column as much).
+ * A string field checked the way PostgreSQL will see it: length in code
+ * points (varchar counts characters, JavaScript counts UTF-16 units) and no
+ * lone surrogate, which a UTF-8 database cannot store; with no `banned`
+ * character and at least one not `blank`. The document states the same rule
+ * as one pattern (textPattern).
  */
+/* @__NO_SIDE_EFFECTS__ */
+function textField(maxLength: number, banned: string, blank: string, messages: { banned: string; blank: string }) {
+  const bannedChar = new RegExp(`[${banned}]`);
+  const visibleChar = new RegExp(`[^${banned}${blank}]`, 'u');
+  const schema = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).check(
+    z.refine((s) => visibleChar.test(s), messages.blank),
+    z.refine((s) => [...s].length <= maxLength, `must be at most ${maxLength} characters`),
+    z.refine((s) => s.isWellFormed() && !bannedChar.test(s), messages.banned),
+  );
+  return documented(schema, {
+    replace: { type: 'string', minLength: 1, maxLength, pattern: textPattern(banned, blank) },
+  });
+}
+
+/**
+ * Text stored exactly as sent, so what a client writes is what it reads back:
+ * not only white space, and no NUL (which PostgreSQL's text cannot hold).
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function text(maxLength: number) {
+  return textField(maxLength, '\\x00', whiteSpace, {
+    blank: 'must not be empty or only white space',
+    banned: 'must be valid Unicode text without NUL characters',
+  });
+}
+
+/**
+ * Text a person reads, such as a name: as `text`, and also no control
+ * character (C0, DEL, C1: tab and line breaks included) and no bidirectional
+ * formatting character (which can make it display as other text), and not
+ * made only of spaces and characters that draw nothing (U+200B, U+180E,
+ * U+FEFF, U+2060...).
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function printableText(maxLength: number) {
+  return textField(maxLength, controls, blanks, {
+    blank: 'must not be empty or only white space or invisible characters',
+    banned: 'must be printable text: no control characters, no bidirectional formatting characters',
+  });
+}
+
+/**
+ * An address's local part of dot-separated runs of letters, digits and
+ * `_'+-`, and a domain of at least two labels ending in letters: the common
+ * addresses, and what zod's email check accepts, without its lookaheads. The
+ * document states this pattern rather than `format: email`, whose meaning
+ * differs from one validator to the next; each label is matched one way only,
+ * so a long string is refused in linear time.
+ */
+export const emailPattern =
+  "^[A-Za-z0-9_'+-]+(?:\\.[A-Za-z0-9_'+-]+)*@(?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\\.)+[A-Za-z]{2,}$";
+
+/** An email address matching emailPattern, at most `maxLength` characters (RFC 5321 allows 254). */
 /* @__NO_SIDE_EFFECTS__ */
 export function email(maxLength = 254) {
   const schema = z
-    .email({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an email address') })
-    .check(z.maxLength(maxLength, `must be at most ${maxLength} characters`));
-  return documented(schema, { replace: { type: 'string', format: 'email', maxLength } });
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an email address') })
+    .check(
+      z.maxLength(maxLength, `must be at most ${maxLength} characters`),
+      z.regex(new RegExp(emailPattern), 'must be an email address'),
+    );
+  return documented(schema, { replace: { type: 'string', maxLength, pattern: emailPattern } });
 }
 
 /**

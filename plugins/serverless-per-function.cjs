@@ -70,7 +70,10 @@ class PerFunction {
         this.attachAuthorizer();
         this.checkDatabaseAuth();
       },
-      'before:package:compileFunctions': () => this.reserveConnections(),
+      'before:package:compileFunctions': () => {
+        this.reserveConnections();
+        this.describeAuthServer();
+      },
       'after:package:compileEvents': () => this.addResources(),
     };
   }
@@ -207,6 +210,42 @@ class PerFunction {
         const scopes = [readMethods.has(method) ? auth.readScope : auth.writeScope];
         return { httpApi: { ...route, authorizer: { name: auth.authorizer, scopes } } };
       });
+    }
+  }
+
+  /**
+   * Tells the function that serves the OpenAPI document where the stage's
+   * tokens come from (API_AUTH_SERVER), so its security scheme names the
+   * real token URL: the stage's Cognito domain, or the external issuer's
+   * discovery document. Left unset under npm start, whose document names
+   * the local token endpoint.
+   */
+  describeAuthServer() {
+    const auth = this.serverless.service.custom.auth;
+    const value = auth.issuer
+      ? `${String(auth.issuer).replace(/\/$/, '')}/.well-known/openid-configuration`
+      : {
+          'Fn::If': [
+            'CreateAuthIssuer',
+            {
+              'Fn::Join': [
+                '',
+                [
+                  'https://',
+                  { Ref: 'AuthDomain' },
+                  '.auth.',
+                  { Ref: 'AWS::Region' },
+                  '.amazoncognito.com/oauth2/token',
+                ],
+              ],
+            },
+            { Ref: 'AWS::NoValue' },
+          ],
+        };
+    for (const { entry } of this.functions) {
+      if (entry.handler === 'functions/openapi.handler') {
+        entry.environment = { ...entry.environment, API_AUTH_SERVER: value };
+      }
     }
   }
 

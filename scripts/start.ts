@@ -6,14 +6,16 @@
  * Ctrl-C, and stops everything it started.
  *
  * Writes need a token of the local issuer (`npm run -s token`), as deployed
- * ones need one of the stage's issuer: serverless-offline checks its issuer,
- * audience, expiry and scopes, but never its signature. `npm start -- --open`
- * turns every authorizer off; `--param=authReads=true` closes reads too.
+ * ones need one of the stage's issuer: a gateway in front of serverless-offline
+ * (scripts/local-gateway.ts) checks it as API Gateway's JWT authorizer does,
+ * signature included. `npm start -- --open` turns every authorizer off;
+ * `--param=authReads=true` closes reads too.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,11 +26,14 @@ import { migrateToLatest } from '../lib/db/migrations.js';
 import {
   applicationEnvironment,
   assertPortFree,
+  freePort,
   isAlive,
   type LocalDatabase,
   LocalDatabaseError,
   startLocalDatabase,
 } from './local-db.js';
+import { startLocalGateway } from './local-gateway.js';
+import { localClient, localClientSecret, localKey } from './local-issuer.js';
 import { formatLogLine } from './log-view.js';
 
 const say = (line: string) => console.log(`[cats-api] ${line}`);
@@ -142,7 +147,10 @@ async function migrate(env: NodeJS.ProcessEnv, description: string): Promise<voi
   }
 }
 
-function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
+const param = (name: string) =>
+  args.find((arg) => arg.startsWith(`--param=${name}=`))?.slice(`--param=${name}=`.length);
+
+function startOffline(env: NodeJS.ProcessEnv, offlinePort: number): ChildProcess {
   const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
   const child = spawn(
     process.execPath,
@@ -150,13 +158,16 @@ function startOffline(env: NodeJS.ProcessEnv): ChildProcess {
       sls,
       'offline',
       'start',
+      // Behind the gateway (scripts/local-gateway.ts), which alone listens on PORT.
+      '--host',
+      '127.0.0.1',
       '--httpPort',
-      String(httpPort),
+      String(offlinePort),
       '--lambdaPort',
       String(lambdaPort),
-      // serverless-offline enforces a JWT authorizer only with this option
-      // (and skips it without), never checking the signature; --noAuth turns
-      // every authorizer off.
+      // serverless-offline enforces a JWT authorizer's claims only with this
+      // option (and skips it without); the gateway in front checks the
+      // signature and the rest. --noAuth turns every authorizer off.
       open ? '--noAuth' : '--ignoreJWTSignature',
       ...args.filter((arg) => arg.startsWith('--param=')),
     ],
@@ -198,8 +209,8 @@ function authNotice(): string[] {
   const reads = args.includes('--param=authReads=true');
   return [
     `Writes need a token with cats/write${reads ? ', reads one with cats/read' : ' (reads are open)'}: -H "Authorization: Bearer $(npm run -s token)"`,
-    'LOCAL ONLY: the issuer, audience, expiry and scopes of a token are checked, its SIGNATURE IS NOT: anyone can forge',
-    "a token that passes here. Deployed, API Gateway verifies the signature against the issuer's keys (README, Authentication).",
+    `Tokens are checked as API Gateway checks them: signature by the local issuer's key, issuer, client, expiry, scope.`,
+    `Docs page's Authorize: client ${localClient}, secret ${localClientSecret} (POST /oauth2/token, client credentials).`,
   ];
 }
 
@@ -207,6 +218,7 @@ async function main(): Promise<void> {
   await takeLock();
   let local: LocalDatabase | undefined;
   let offline: ChildProcess | undefined;
+  let gateway: Server | undefined;
 
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -218,6 +230,7 @@ async function main(): Promise<void> {
       await exited;
       clearTimeout(timer);
     }
+    gateway?.close();
     await local?.stop();
     rmSync(workFolder, { recursive: true, force: true });
     releaseLock();
@@ -241,7 +254,18 @@ async function main(): Promise<void> {
     // Migrations as the owner, the API as its own role (DB_APP_USER), as deployed.
     const apiEnv = await applicationEnvironment(env);
     say(`The API connects as ${readDatabaseSettings(apiEnv).description}`);
-    offline = startOffline(apiEnv);
+    const offlinePort = await freePort();
+    gateway = await startLocalGateway(httpPort, {
+      target: { host: '127.0.0.1', port: offlinePort },
+      key: localKey(dataRoot),
+      auth: open ? 'open' : args.includes('--param=authReads=true') ? 'reads-and-writes' : 'writes',
+      corsAllowedOrigins: (param('corsAllowedOrigins') ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+      catchAll: { port: lambdaPort, functionName: 'cats-api-dev-unmatched' },
+    });
+    offline = startOffline(apiEnv, offlinePort);
     offline.once('exit', (code, signal) => {
       if (stopping) return;
       console.error(`[cats-api] serverless-offline exited (${signal ?? `code ${code}`}); stopping.`);

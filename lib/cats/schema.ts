@@ -8,7 +8,17 @@
  */
 
 import type { CatRow } from '../db/schema.js';
-import { body, idParameters, integer, integerParameter, isoTime, maxInteger, patchBody, text } from '../fields.js';
+import {
+  body,
+  idParameters,
+  integer,
+  integerParameter,
+  isoTime,
+  maxInteger,
+  patchBody,
+  printableText,
+  text,
+} from '../fields.js';
 import { type ListingSpec, listQuerySchema as listQuerySchemaOf, type SortKey as SortKeySpec } from '../listing.js';
 import { header, type ResourceDoc, ref, resourceApi } from '../openapi/operations.js';
 import * as z from '../validation.js';
@@ -24,9 +34,9 @@ export const maxPrice = maxInteger;
 export const maxId = maxInteger;
 
 const catFields = /* @__PURE__ */ (() => ({
-  name: text(maxTextLength),
+  name: printableText(maxTextLength),
   price: integer(0, maxPrice),
-  breed: text(maxTextLength),
+  breed: printableText(maxTextLength),
 }))();
 
 /** Body of `POST /cats`; unknown fields (id, createdAt...) are refused, not ignored. */
@@ -64,13 +74,13 @@ export const catListing = /* @__PURE__ */ ((): ListingSpec => ({
       column: 'price',
       operator: 'atLeast',
       schema: integerParameter(0, maxPrice),
-      description: 'Only cats at this price or more.',
+      description: 'Only cats at this price or more; not above maxPrice (a 400 naming maxPrice).',
     },
     maxPrice: {
       column: 'price',
       operator: 'atMost',
       schema: integerParameter(0, maxPrice),
-      description: 'Only cats at this price or less.',
+      description: 'Only cats at this price or less; not below minPrice (a 400 naming maxPrice).',
     },
     name: {
       column: 'name',

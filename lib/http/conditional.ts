@@ -17,7 +17,26 @@ interface EntityTag {
   opaque: string;
 }
 
-const entityTag = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
+/**
+ * One element of an RFC 9110 list (§5.6.1): an entity-tag (§8.8.3), whose
+ * quoted part may hold commas (etagc is any visible character but DQUOTE),
+ * followed by optional white space and a comma or the end. Empty elements
+ * (`"1", , "2"`) are allowed and ignored, as the list rule asks of recipients.
+ */
+const listElement = /[ \t]*(?:(W\/)?"([\x21\x23-\x7e]*)")?[ \t]*(,|$)/y;
+
+/** The entity tags of a list, or undefined when it is not one. */
+export function parseEntityTags(value: string): EntityTag[] | undefined {
+  const tags: EntityTag[] = [];
+  listElement.lastIndex = 0;
+  for (;;) {
+    const start = listElement.lastIndex;
+    const match = listElement.exec(value);
+    if (!match || (match[0] === '' && start < value.length)) return undefined;
+    if (match[2] !== undefined) tags.push({ weak: match[1] !== undefined, opaque: match[2] });
+    if (match[3] === '') return tags;
+  }
+}
 
 /** `*`, a list of entity tags, or undefined when the header is absent. */
 function preconditionHeader(
@@ -27,11 +46,11 @@ function preconditionHeader(
   const value = header(event, name);
   if (value === undefined) return undefined;
   if (value.trim() === '*') return '*';
-  return value.split(',').map((part) => {
-    const match = entityTag.exec(part.trim());
-    if (!match) throw fieldProblem('header', name, 'must be * or a list of entity tags such as "3"');
-    return { weak: match[1] !== undefined, opaque: match[2] ?? '' };
-  });
+  const tags = parseEntityTags(value);
+  if (tags === undefined || tags.length === 0) {
+    throw fieldProblem('header', name, 'must be * or a list of entity tags such as "3"');
+  }
+  return tags;
 }
 
 /**

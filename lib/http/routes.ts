@@ -12,6 +12,15 @@ export interface RouteTable {
   methodsFor(path: string): string[];
 }
 
+/** The paths a route's path template matches: a {parameter} is one path segment, as in API Gateway; the rest is literal. */
+export function routePattern(template: string): RegExp {
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => (/^\{[^}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
 /** A route table from `GET /cats,GET /cats/{id},...`. */
 export function routeTable(routes: string): RouteTable {
   const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
@@ -20,12 +29,7 @@ export function routeTable(routes: string): RouteTable {
     if (!method || !path) continue;
     let entry = byPath.get(path);
     if (!entry) {
-      // A {parameter} is one path segment, as in API Gateway; the rest is literal.
-      const source = path
-        .split(/(\{[^}]+\})/)
-        .map((part) => (/^\{[^}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-        .join('');
-      entry = { pattern: new RegExp(`^${source}$`), methods: new Set() };
+      entry = { pattern: routePattern(path), methods: new Set() };
       byPath.set(path, entry);
     }
     entry.methods.add(method.toUpperCase());

@@ -10,12 +10,13 @@
 import { catsApi } from '../cats/schema.js';
 import {
   type ApiAuth,
+  type AuthServer,
   problemResponses,
   problemSchemas,
   problems,
   type ResourceApi,
   requestIdHeader,
-  securitySchemes,
+  securitySchemesOf,
 } from './operations.js';
 
 /** Every resource of the API; tests take their lists of resources and listings from here. */
@@ -40,8 +41,37 @@ const openApiDocumentSchema = {
   required: ['openapi', 'info', 'paths'],
 };
 
-/** `auth`: which routes need a token on the stage serving the document (API_AUTH). */
-export function openApiDocument(auth: ApiAuth = 'writes') {
+/** API Gateway's own body, for an answer no function gave (its throttling). */
+const gatewayErrorSchema = {
+  type: 'object',
+  description: 'The body API Gateway sends for an answer of its own, such as {"message":"Too Many Requests"}.',
+  properties: { message: { type: 'string' } },
+  required: ['message'],
+};
+
+/**
+ * Every operation can be answered 429 by API Gateway before any function
+ * runs: the stage's throttling (apiThrottleRate and apiThrottleBurst in
+ * serverless.yml) refuses requests beyond its rate.
+ */
+function throttled(paths: Record<string, Record<string, unknown>>) {
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations) as { responses: Record<string, unknown> }[]) {
+      operation.responses['429'] = {
+        description:
+          "Too many requests: the stage's throttling refused this one before any code ran; retry later (sent by API Gateway).",
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/GatewayError' } } },
+      };
+    }
+  }
+  return paths;
+}
+
+/**
+ * `auth`: which routes need a token on the stage serving the document
+ * (API_AUTH); `authServer`: where its tokens come from (API_AUTH_SERVER).
+ */
+export function openApiDocument(auth: ApiAuth = 'writes', authServer?: AuthServer) {
   return {
     openapi: '3.1.0',
     info: {
@@ -56,8 +86,8 @@ export function openApiDocument(auth: ApiAuth = 'writes') {
         'A request no operation here matches is answered as a problem too: 404 for a path the API does not have, ' +
         '405 with an Allow header listing the methods for a path it has with another method.',
       contact: { name: 'The Cats API maintainers' },
-      // The project is private and grants no licence; the document says so rather than leave it unsaid.
-      license: { name: 'UNLICENSED: private, all rights reserved' },
+      // MIT No Attribution (LICENSE): a team may copy the template without keeping a notice.
+      license: { name: 'MIT No Attribution', identifier: 'MIT-0' },
     },
     // Relative: the document is served by the API it describes, on whatever host it was deployed to.
     servers: [{ url: '/', description: 'The API that serves this document' }],
@@ -66,7 +96,7 @@ export function openApiDocument(auth: ApiAuth = 'writes') {
       { name: 'tutorial', description: 'The routes of the Flask tutorial this API rebuilds, kept as aliases.' },
       { name: 'docs', description: 'This reference.' },
     ],
-    paths: {
+    paths: throttled({
       ...(Object.assign(
         {},
         ...resources.map((api) =>
@@ -144,10 +174,12 @@ export function openApiDocument(auth: ApiAuth = 'writes') {
           },
         },
       },
-    },
+    }),
     components: {
-      ...(auth === 'open' ? {} : { securitySchemes }),
-      schemas: Object.assign({}, ...resources.map((api) => api.schemas()), problemSchemas),
+      ...(auth === 'open' ? {} : { securitySchemes: securitySchemesOf(authServer) }),
+      schemas: Object.assign({}, ...resources.map((api) => api.schemas()), problemSchemas, {
+        GatewayError: gatewayErrorSchema,
+      }),
     },
   };
 }

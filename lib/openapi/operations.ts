@@ -183,20 +183,52 @@ export function apiAuthFrom(value: string | undefined): ApiAuth {
 /** The scopes of the API's resource server (serverless.yml custom.auth, the Cognito resource server). */
 export const scopes = { read: 'cats/read', write: 'cats/write' } as const;
 
-export const securitySchemeName = 'bearerAuth';
+export const securitySchemeName = 'oauth2';
 
-export const securitySchemes = /* @__PURE__ */ (() => ({
-  [securitySchemeName]: {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description:
-      `An OAuth 2.0 access token (a JWT) from the stage's issuer, checked by API Gateway (signature, issuer, audience, expiry) ` +
-      `before any code runs. Writes need the scope ${scopes.write}; reads need ${scopes.read} only where the stage requires it. ` +
-      'A deployed stage with its own Cognito issuer gives one to its app client (client credentials): ' +
-      '`npm run -s token -- --stage <stage>`. Locally, `npm run -s token` makes one (npm start checks all but the signature).',
-  },
-}))();
+/**
+ * Where a stage's tokens come from (API_AUTH_SERVER, set on the openapi
+ * function by serverless-per-function.cjs): the token endpoint of its
+ * Cognito domain, or the discovery document of the external issuer it
+ * trusts. Without it (npm start, `npm run openapi`), the local token
+ * endpoint npm start serves, relative to the API's own URL.
+ */
+export type AuthServer = { tokenUrl: string } | { openIdConnectUrl: string };
+
+export const localTokenPath = '/oauth2/token';
+
+export function authServerFrom(value: string | undefined): AuthServer {
+  if (value === undefined || value === '') return { tokenUrl: localTokenPath };
+  if (value.endsWith('/.well-known/openid-configuration')) return { openIdConnectUrl: value };
+  return { tokenUrl: value };
+}
+
+/* @__NO_SIDE_EFFECTS__ */
+export function securitySchemesOf(server: AuthServer = { tokenUrl: localTokenPath }) {
+  const description =
+    `An OAuth 2.0 access token (a JWT) from the stage's issuer, checked by API Gateway (signature against the issuer's keys, ` +
+    `issuer, audience or client_id, expiry, not-before) before any code runs. Writes need the scope ${scopes.write}; ` +
+    `reads need ${scopes.read} only where the stage requires it.`;
+  if ('openIdConnectUrl' in server) {
+    return { [securitySchemeName]: { type: 'openIdConnect', openIdConnectUrl: server.openIdConnectUrl, description } };
+  }
+  return {
+    [securitySchemeName]: {
+      type: 'oauth2',
+      description:
+        `${description} Get one with the client credentials grant: POST the app client's id and secret to the token URL ` +
+        '(`npm run -s token -- --stage <stage>` does it; npm start serves a local token endpoint for its local client).',
+      flows: {
+        clientCredentials: {
+          tokenUrl: server.tokenUrl,
+          scopes: {
+            [scopes.read]: 'Read the cats (needed only where the stage closes reads).',
+            [scopes.write]: 'Add, change and delete cats.',
+          },
+        },
+      },
+    },
+  };
+}
 
 function authorizerResponse(description: string) {
   return { description, content: { 'application/json': { schema: ref('AuthorizerError') } } };

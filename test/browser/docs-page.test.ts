@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { removeCluster } from '../../scripts/local-db.js';
+import { localClient, localClientSecret } from '../../scripts/local-issuer.js';
 import { type ApiProcess, request, startApi } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -47,7 +48,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 }, 60000);
 
-it('loads without console errors, shows every route, and creates a cat from the page once authorized with a local token', async () => {
+it('loads without console errors, shows every route, and creates a cat from the page once authorized with the local client credentials', async () => {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('console', (message) => {
@@ -89,7 +90,11 @@ it('loads without console errors, shows every route, and creates a cat from the 
 
   await page.locator('.scheme-container button.authorize').click();
   const dialog = page.locator('.dialog-ux');
-  await dialog.locator('.auth-container input').first().fill(api.token);
+  // The oauth2 scheme's client-credentials flow: the page asks npm start's
+  // token endpoint (POST /oauth2/token) for a token with the local client's
+  // id and secret, as it would ask the stage's Cognito domain.
+  await dialog.locator('input[data-name="clientId"]').fill(localClient);
+  await dialog.locator('input[data-name="clientSecret"]').fill(localClientSecret);
   await dialog.locator('.auth-btn-wrapper button.authorize').click();
   await dialog.locator('button.btn-done').click();
   await create.locator('.btn-clear').click();

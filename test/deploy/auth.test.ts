@@ -184,6 +184,13 @@ describe.each([
     );
     expect(text).not.toMatch(/ClientSecret/i);
   });
+
+  it("tells the openapi function the stage's token URL (its Cognito domain), so the document's oauth2 flow names it", () => {
+    const tokenUrl = functionsEnv(packaged(), 'API_AUTH_SERVER').filter((value) => value !== undefined);
+    const output = (packaged().template.Outputs?.AuthTokenUrl as { Value?: unknown } | undefined)?.Value;
+    // activeResources resolves the stage's conditions: the Cognito domain's token URL, as the stack outputs it.
+    expect(tokenUrl).toEqual([output]);
+  });
 });
 
 describe('with authIssuer, authAudience and authReads=true', () => {
@@ -214,6 +221,9 @@ describe('with authIssuer, authAudience and authReads=true', () => {
       expect([key, documented[key]]).toEqual([key, expected.scopes ?? []]);
     }
     expect(new Set(functionsEnv(externalReads, 'API_AUTH'))).toEqual(new Set(['reads-and-writes']));
+    expect(functionsEnv(externalReads, 'API_AUTH_SERVER').filter((value) => value !== undefined)).toEqual([
+      `${external.authIssuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
+    ]);
   });
 });
 

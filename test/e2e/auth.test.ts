@@ -1,8 +1,9 @@
 /**
- * Who may call what, over HTTP against `npm start`: serverless-offline
- * enforces the JWT authorizer of serverless.yml against the local issuer
- * (issuer, audience, expiry, scopes; never the signature, which only API
- * Gateway checks). Tokens are made as `npm run -s token` makes them.
+ * Who may call what, over HTTP against `npm start`: its gateway enforces the
+ * JWT authorizer of serverless.yml against the local issuer as API Gateway
+ * does (signature, issuer, client, expiry, scopes; forged tokens are
+ * test/e2e/local-authorizer.test.ts). Tokens are made as `npm run -s token`
+ * makes them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeCluster } from '../../scripts/local-db.js';
-import { readScope, writeScope } from '../../scripts/local-issuer.js';
+import { localClient, readScope, writeScope } from '../../scripts/local-issuer.js';
 import { type ApiProcess, apiTimeoutMs, request, startApi, testToken } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
@@ -112,11 +113,14 @@ describe('a write with a token that has cats/write', () => {
   });
 
   it("is logged with the token's sub and client_id in the request line", async () => {
-    const token = bearer(testToken({ client: 'e2e-writer-client' }));
+    // The local client is the authorizer's one audience, as a stage's app client is.
+    const token = bearer(testToken({ client: localClient }));
     const created = await request(api.baseUrl, 'POST', '/cats', cat, token);
     expect(created.status).toBe(201);
     const id = created.headers['x-request-id'] ?? '';
-    expect(await api.lineWith(`[${id}]`)).toMatch(/POST \/cats -> 201 in \d+ ms {2}\[[^\]]+\] {2}by e2e-writer-client/);
+    expect(await api.lineWith(`[${id}]`)).toMatch(
+      new RegExp(`POST /cats -> 201 in \\d+ ms {2}\\[[^\\]]+\\] {2}by ${localClient}`),
+    );
   });
 });
 
@@ -142,9 +146,12 @@ describe('reads and the documentation', () => {
 
   it('include a document that says which scope each route needs', async () => {
     const { body } = await request(api.baseUrl, 'GET', '/openapi.json');
-    expect(body.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(body.paths['/cats'].post.security).toEqual([{ bearerAuth: ['cats/write'] }]);
-    expect(body.paths['/remove/{id}'].delete.security).toEqual([{ bearerAuth: ['cats/write'] }]);
+    expect(body.components.securitySchemes.oauth2).toMatchObject({
+      type: 'oauth2',
+      flows: { clientCredentials: { tokenUrl: '/oauth2/token' } },
+    });
+    expect(body.paths['/cats'].post.security).toEqual([{ oauth2: ['cats/write'] }]);
+    expect(body.paths['/remove/{id}'].delete.security).toEqual([{ oauth2: ['cats/write'] }]);
     expect(body.paths['/cats'].get.security).toEqual([]);
     expect(body.paths['/docs'].get.security).toEqual([]);
   });
@@ -190,7 +197,7 @@ describe('npm start -- --param=authReads=true', () => {
         const none = { authorization: '' };
         // The document of this API says reads need cats/read, so request() checks these answers against it.
         const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
-        expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
+        expect(body.paths['/cats'].get.security).toEqual([{ oauth2: ['cats/read'] }]);
         expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
         expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
         expect(

@@ -112,6 +112,14 @@ describe('bad input to POST /cats', () => {
     ['a numeric name', 400, 'name', { body: { ...valid, name: 42 } }],
     ['a name with a NUL character', 400, 'name', { body: { ...valid, name: 'To\u0000m' } }],
     ['a name with a lone surrogate', 400, 'name', { rawBody: '{"name":"\\ud800","price":1,"breed":"x"}' }],
+    ['a name of only a zero-width space', 400, 'name', { body: { ...valid, name: '\u200b' } }],
+    ['a name of only a Mongolian vowel separator', 400, 'name', { body: { ...valid, name: '\u180e' } }],
+    ['a name of only invisible characters and spaces', 400, 'name', { body: { ...valid, name: ' \ufeff\u2060 ' } }],
+    ['a name with a bidi override', 400, 'name', { body: { ...valid, name: 'Tom\u202emoT' } }],
+    ['a name with a bidi isolate', 400, 'name', { body: { ...valid, name: '\u2066Tom\u2069' } }],
+    ['a name with a C1 control character', 400, 'name', { body: { ...valid, name: 'To\u0085m' } }],
+    ['a breed with a C0 control character', 400, 'breed', { body: { ...valid, breed: '\u001f' } }],
+    ['a breed with a line break', 400, 'breed', { body: { ...valid, breed: 'tab\nby' } }],
     ['a missing breed', 400, 'breed', { body: { name: 'Tom', price: 100 } }],
     ['an empty breed', 400, 'breed', { body: { ...valid, breed: '   ' } }],
     ['a 101-character breed', 400, 'breed', { body: { ...valid, breed: 'b'.repeat(101) } }],
@@ -616,6 +624,25 @@ describe('conditional requests (ETag, If-Match, If-None-Match)', () => {
     expect((await call(deleteCat, httpEvent('delete-cat', { id: cat.id, headers: { 'if-match': '*' } }))).status).toBe(
       204,
     );
+  });
+
+  it('reads entity tags with commas inside their quotes: If-Match "a,b" is a 412, If-None-Match "a,b", "1" a 304', async () => {
+    const cat = await addCat();
+    const refused = await call(
+      updateCat,
+      httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': '"a,b"' } }),
+    );
+    expectProblem(refused, 412, 'if-match');
+    const notModified = await call(
+      getCat,
+      httpEvent('get-cat', { id: cat.id, headers: { 'if-none-match': '"a,b", "1"' } }),
+    );
+    expect(notModified.status).toBe(304);
+    const applied = await call(
+      updateCat,
+      httpEvent('update-cat', { id: cat.id, body: { price: 3 }, headers: { 'if-match': '"x,y", "1"' } }),
+    );
+    expect(applied.status).toBe(200);
   });
 
   it.each(['1', '"unterminated', 'W/1', '"a" "b"'])(

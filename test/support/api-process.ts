@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/local-db.js';
 import { type LocalTokenOptions, localToken } from '../../scripts/local-issuer.js';
@@ -54,9 +56,27 @@ export interface ApiOptions {
   viaNpm?: boolean;
 }
 
-// serverless-offline never checks a signature, so any key will do; one of
-// the test's own keeps the data folder as the API under test leaves it.
+// npm start verifies a token's signature against its data folder's key:
+// startApi puts the test's own key there, so that testToken() signs
+// tokens every API started here accepts.
 let testKey: KeyObject | undefined;
+
+/** The key testToken() signs with, which every API started here trusts. */
+export function testIssuerKey(): KeyObject {
+  testKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  return testKey;
+}
+
+/** Makes the test's key the local issuer's key of this data folder. */
+function installTestKey(dataDir: string): void {
+  testKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  // The data folder as npm start would make it (the default mode); only its auth folder is private.
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(dataDir, 'auth', 'local-issuer.pem'), testKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
+}
 
 /** A token of the local issuer, as `npm run -s token` makes them (wrong ones too). */
 export function testToken(options: LocalTokenOptions = {}): string {
@@ -115,6 +135,7 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
 
+  installTestKey(options.dataDir);
   const start = ['--import', 'tsx', 'scripts/start.ts'];
   // npm's own CLI when the tests run under npm (npm_execpath), else the one on PATH.
   const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];

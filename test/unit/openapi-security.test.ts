@@ -4,7 +4,7 @@
  * deployed routes require the same is test/deploy/auth.test.ts.
  */
 import { openApiDocument } from '../../lib/openapi/document.js';
-import { apiAuthFrom } from '../../lib/openapi/operations.js';
+import { apiAuthFrom, authServerFrom } from '../../lib/openapi/operations.js';
 
 type Operation = { security?: Record<string, string[]>[]; responses: Record<string, unknown> };
 
@@ -19,12 +19,16 @@ function operations(auth: Parameters<typeof openApiDocument>[0]): [string, Opera
 const isWrite = (route: string) => !route.startsWith('GET ');
 const isDocs = (route: string) => /^GET \/(docs|openapi\.json)/.test(route);
 
-it('declares security on every operation (Redocly security-defined), with a bearer JWT scheme', () => {
+it('declares security on every operation (Redocly security-defined), with an OAuth 2.0 client-credentials scheme', () => {
   const document = openApiDocument();
-  expect(document.components.securitySchemes?.bearerAuth).toMatchObject({
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
+  expect(document.components.securitySchemes?.oauth2).toMatchObject({
+    type: 'oauth2',
+    flows: {
+      clientCredentials: {
+        tokenUrl: '/oauth2/token',
+        scopes: { 'cats/read': expect.any(String), 'cats/write': expect.any(String) },
+      },
+    },
   });
   for (const [route, operation] of operations('writes'))
     expect([route, Array.isArray(operation.security)]).toEqual([route, true]);
@@ -39,7 +43,7 @@ it.each([
   (auth, scope) => {
     for (const [route, operation] of operations(auth)) {
       const needed = scope(route);
-      expect([route, operation.security]).toEqual([route, needed ? [{ bearerAuth: [needed] }] : []]);
+      expect([route, operation.security]).toEqual([route, needed ? [{ oauth2: [needed] }] : []]);
       expect([route, '401' in operation.responses, '403' in operation.responses]).toEqual([route, !!needed, !!needed]);
     }
   },
@@ -49,4 +53,18 @@ it('reads the rules from API_AUTH, the default deploy when unset, and refuses an
   expect(apiAuthFrom(undefined)).toBe('writes');
   expect(apiAuthFrom('reads-and-writes')).toBe('reads-and-writes');
   expect(() => apiAuthFrom('none')).toThrow(/API_AUTH must be writes, reads-and-writes or open, got "none"/);
+});
+
+it("names the stage's token URL, or its external issuer's discovery document, from API_AUTH_SERVER", () => {
+  const cognito = 'https://cats-api-prod-123.auth.eu-west-1.amazoncognito.com/oauth2/token';
+  expect(openApiDocument('writes', authServerFrom(cognito)).components.securitySchemes?.oauth2).toMatchObject({
+    type: 'oauth2',
+    flows: { clientCredentials: { tokenUrl: cognito } },
+  });
+  const discovery = 'https://login.example.com/.well-known/openid-configuration';
+  expect(openApiDocument('writes', authServerFrom(discovery)).components.securitySchemes?.oauth2).toMatchObject({
+    type: 'openIdConnect',
+    openIdConnectUrl: discovery,
+  });
+  expect(authServerFrom(undefined)).toEqual({ tokenUrl: '/oauth2/token' });
 });

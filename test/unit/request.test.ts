@@ -93,7 +93,12 @@ describe('validate', () => {
     const problem = thrown(() => validate(newCatSchema, { name: ' ', price: '5' }, 'body'));
     expect(problem.status).toBe(400);
     expect(problem.errors).toEqual([
-      { field: 'name', in: 'body', detail: 'must not be empty or only white space', pointer: '#/name' },
+      {
+        field: 'name',
+        in: 'body',
+        detail: 'must not be empty or only white space or invisible characters',
+        pointer: '#/name',
+      },
       {
         field: 'price',
         in: 'body',
@@ -103,7 +108,7 @@ describe('validate', () => {
       { field: 'breed', in: 'body', detail: 'is required', pointer: '#/breed' },
     ]);
     expect(problem.detail).toBe(
-      'name must not be empty or only white space; price must be an integer from 0 to 2147483647, sent as a JSON number; breed is required',
+      'name must not be empty or only white space or invisible characters; price must be an integer from 0 to 2147483647, sent as a JSON number; breed is required',
     );
   });
 

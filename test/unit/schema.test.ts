@@ -21,7 +21,7 @@ describe('newCatSchema', () => {
   });
 
   it.each([
-    ['white space only', ' \t\n '],
+    ['white space only', '  \u3000 '],
     ['empty', ''],
     ['containing NUL', 'To\u0000m'],
     ['a lone surrogate', 'Tom\uD800'],
@@ -74,7 +74,7 @@ describe('catPatchSchema', () => {
 
   it('applies the same field rules as creation', () => {
     expect(messages(catPatchSchema.safeParse({ name: '  ', price: -1 }))).toEqual([
-      'name: must not be empty or only white space',
+      'name: must not be empty or only white space or invisible characters',
       'price: must be an integer from 0 to 2147483647',
     ]);
   });

@@ -48,7 +48,7 @@ function decode(token: string) {
 }
 
 describe('a local token', () => {
-  it('is printed alone on one line: an RS256 JWT of the local issuer, both scopes, an hour, signed by the data folder key', () => {
+  it('is printed alone on one line: an RS256 JWT of the local issuer shaped like a Cognito client-credentials token (client_id, no aud), both scopes, an hour, signed by the data folder key', () => {
     const started = Math.floor(Date.now() / 1000);
     const result = runToken([]);
     expect(result.status).toBe(0);
@@ -57,11 +57,13 @@ describe('a local token', () => {
     expect(header).toMatchObject({ alg: 'RS256', typ: 'JWT' });
     expect(claims).toMatchObject({
       iss: localIssuer,
-      aud: localAudience,
+      client_id: localAudience,
+      token_use: 'access',
       scope: 'cats/read cats/write',
-      sub: expect.any(String),
-      client_id: expect.any(String),
+      sub: localAudience,
     });
+    expect(claims).not.toHaveProperty('aud');
+    expect(header.kid).toBe('cats-api-local');
     expect(claims.exp - claims.iat).toBe(3600);
     expect(claims.iat).toBeGreaterThanOrEqual(started - 1);
     const keyFile = path.join(dataDir, 'auth', 'local-issuer.pem');
