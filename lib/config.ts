@@ -17,6 +17,8 @@ export interface DatabaseSettings {
   connection: Pick<PoolConfig, 'connectionString' | 'host' | 'port' | 'user' | 'password' | 'database'>;
   /** Secrets Manager secret holding `{"username","password"}` (RDS-managed); the password is read from it at connect time. */
   secretArn?: string;
+  /** DB_AUTH=iam: the password is an RDS IAM token signed in this region from the function's credentials. */
+  iam?: { region: string };
   tls: TlsSettings;
   /** Human-readable target without the password, for logs and error messages. */
   description: string;
@@ -57,7 +59,10 @@ export function redactUrl(url: string): string {
   }
 }
 
-type Connection = Pick<DatabaseSettings, 'connection' | 'description'> & { secretArn?: string; deployed?: boolean };
+type Connection = Pick<DatabaseSettings, 'connection' | 'description' | 'iam'> & {
+  secretArn?: string;
+  deployed?: boolean;
+};
 
 function connectionFrom(env: Env): Connection {
   const url = env.DATABASE_URL;
@@ -100,10 +105,13 @@ function connectionFrom(env: Env): Connection {
       throw new ConfigError(`DB_SECRET_ARN must be a Secrets Manager secret ARN, got "${secretArn}"`);
     }
     const port = integer(env, 'DB_PORT', 5432, 1, 65535);
+    const auth = env.DB_AUTH || 'secret';
+    if (auth !== 'iam' && auth !== 'secret') throw new ConfigError(`DB_AUTH must be "iam" or "secret", got "${auth}"`);
+    if (auth === 'iam' && !env.AWS_REGION) throw new ConfigError('DB_AUTH=iam needs AWS_REGION (Lambda sets it)');
     return {
       connection: { host: env.DB_HOST, port, user: env.DB_USER, database: env.DB_NAME },
       description: `postgres://${env.DB_USER}@${env.DB_HOST}:${port}/${env.DB_NAME}`,
-      ...(secretArn ? { secretArn } : {}),
+      ...(auth === 'iam' ? { iam: { region: env.AWS_REGION as string } } : secretArn ? { secretArn } : {}),
       deployed: true,
     };
   }

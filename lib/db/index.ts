@@ -8,6 +8,7 @@ import { type DatabaseSettings, readDatabaseSettings } from '../config.js';
 import { logger } from '../logger.js';
 import { GuardedClient } from './client.js';
 import { type SecretReader, secretPassword, tlsOptions } from './credentials.js';
+import { iamTokenPassword } from './iam-token.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -31,11 +32,17 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   const secret = settings.secretArn
     ? secretPassword(settings.secretArn, settings.connection.user, options.readSecret)
     : undefined;
+  const { host, port, user } = settings.connection;
+  const iamToken =
+    settings.iam && host && port && user
+      ? iamTokenPassword({ host, port, user, region: settings.iam.region })
+      : undefined;
   const pool = new pg.Pool({
     // Every client listens for 'error' from its birth (lib/db/client.ts).
     Client: GuardedClient,
     ...settings.connection,
     ...(secret ? { password: secret.password } : {}),
+    ...(iamToken ? { password: iamToken } : {}),
     ssl: tlsOptions(settings.tls),
     max: settings.poolMax,
     connectionTimeoutMillis: settings.connectTimeoutMs,
