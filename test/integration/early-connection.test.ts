@@ -11,7 +11,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildFunction } from '../support/bundle.js';
+import { buildFunction, writeFunction } from '../support/bundle.js';
 import { httpEvent } from '../support/lambda.js';
 
 const database = new URL(process.env.DATABASE_URL ?? '');
@@ -23,8 +23,7 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'cats-early-connection-'));
-  bundle = join(folder, 'get-cat.mjs');
-  await writeFile(bundle, (await buildFunction('get-cat')).code);
+  bundle = await writeFunction(await buildFunction('get-cat'), 'get-cat', join(folder, 'get-cat'));
   runner = join(folder, 'container.mjs');
   // Loads the function, says so, then invokes it once per line read.
   await writeFile(
