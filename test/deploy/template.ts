@@ -52,7 +52,11 @@ export interface Packaged {
 }
 
 /** `sls package --stage <stage>` with `--param` overrides, as a user would run it. */
-export async function packageService(stage: string, params: Record<string, string> = {}): Promise<Packaged> {
+export async function packageService(
+  stage: string,
+  params: Record<string, string> = {},
+  options: { region?: string } = {},
+): Promise<Packaged> {
   const dir = await mkdtemp(path.join(tmpdir(), `cats-package-${stage}-`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -64,6 +68,7 @@ export async function packageService(stage: string, params: Record<string, strin
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   env.AWS_CONFIG_FILE = '/nonexistent';
   const args = [sls, 'package', '--stage', stage, '--package', dir];
+  if (options.region) args.push('--region', options.region);
   for (const [name, value] of Object.entries(params)) args.push(`--param=${name}=${value}`);
   const running = promisify(execFile)(process.execPath, args, { cwd: root, env, timeout: 120000 });
   running.child.stdin?.end();
