@@ -29,7 +29,7 @@ import pg from 'pg';
 import { type ApiProcess, startApi } from '../../test/support/api-process.js';
 import { buildFunction } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
-import { makeTestCertificates, type TestCertificates } from '../../test/support/tls.js';
+import { makeTestCertificates, type TestCertificates, tlsServerFlags } from '../../test/support/tls.js';
 import { freePort, type LocalDatabase, serverAccount, startLocalDatabase } from '../local-db.js';
 import { type DeployedSample, deployedColdStarts } from './deployed.js';
 import { countInstructions } from './instructions.js';
@@ -135,14 +135,7 @@ async function startDatabases(): Promise<Databases> {
     port,
     database: 'bench_small',
     persistent: false,
-    postgresFlags: [
-      '-c',
-      'ssl=on',
-      '-c',
-      `ssl_cert_file=${certificates.serverCertFile}`,
-      '-c',
-      `ssl_key_file=${certificates.serverKeyFile}`,
-    ],
+    postgresFlags: tlsServerFlags(certificates),
   });
   cleanups.push(() => server.stop());
   const admin = (database: string) =>
