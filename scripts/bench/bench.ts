@@ -802,7 +802,7 @@ async function main() {
       certificates: db.certificates,
       repeats: repeats.cold,
       instructions,
-      stepInstructions: instructions && !quick,
+      full: !quick,
       spawnSample,
       log,
     })),

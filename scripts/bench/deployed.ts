@@ -66,8 +66,12 @@ export interface DeployedOptions {
   certificates: TestCertificates;
   repeats: number;
   instructions: boolean;
-  /** Steps in instructions too (counted by prefix, ~28 more valgrind runs): the full run only. */
-  stepInstructions: boolean;
+  /**
+   * The full run: secret mode and every step in instructions too (~36
+   * valgrind runs). Otherwise (--quick) only IAM mode's targets are counted:
+   * the two functions, their floors and the signer's two steps (7 runs).
+   */
+  full: boolean;
   spawnSample: (argv: string[], env: NodeJS.ProcessEnv) => Promise<DeployedSample>;
   log: (line: string) => void;
 }
@@ -240,7 +244,7 @@ export async function deployedColdStarts(options: DeployedOptions): Promise<Depl
     if (options.instructions) {
       options.log('cold start as deployed: counting instructions with valgrind');
       for (const c of cases) {
-        for (const mode of ['iam', 'secret'] as const) {
+        for (const mode of options.full ? (['iam', 'secret'] as const) : (['iam'] as const)) {
           const fn = await countInstructions(
             [functionScript, options.bundles[c.name], JSON.stringify(c.event)],
             functionEnv(c, mode),
@@ -280,29 +284,34 @@ export async function deployedColdStarts(options: DeployedOptions): Promise<Depl
       const steps = samples.get(`getCat:${mode}`);
       if (!steps) continue;
       const names = Object.keys(steps.steps[0]?.steps ?? {});
-      const stepCounts = options.stepInstructions
-        ? await countSteps(
-            names.length,
-            (side) => [stepsScript, stepsArgs(cases[0] as (typeof cases)[number], mode, side)],
-            stepsEnv,
-          )
-        : undefined;
+      const countedSteps = options.full ? names.length : mode === 'iam' ? 2 : 0;
+      const stepCounts =
+        options.instructions && countedSteps > 0
+          ? await countSteps(
+              countedSteps,
+              (side) => [stepsScript, stepsArgs(cases[0] as (typeof cases)[number], mode, side)],
+              stepsEnv,
+              options.full ? ['function', 'floor'] : ['function'],
+            )
+          : undefined;
       const whole = counts.get(`getCat:${mode}`)?.fn;
       for (const [i, name] of names.entries()) {
         const fnMs = median(steps.steps.map((s) => s.steps?.[name] ?? Number.NaN));
         const floorMs = median(steps.floor.map((s) => s.steps?.[name] ?? Number.NaN));
         const fnCount = stepCounts?.function[i];
         const floorCount = stepCounts?.floor[i];
-        const credentialStep = i < 2;
+        const counted = fnCount !== undefined && floorCount !== undefined;
         const share = fnCount !== undefined && whole ? ` (${((fnCount / whole) * 100).toFixed(1)}% of get-cat's)` : '';
+        const [a, b] = counted ? [fnCount, floorCount] : [fnMs, floorMs];
         rows.push({
           section: '7. deployed',
-          figure: `DB_AUTH=${mode} step ${i + 1}: ${name}${fnCount !== undefined ? ' (instructions; ms)' : ' (ms)'}`,
+          figure: `DB_AUTH=${mode} step ${i + 1}: ${name}${counted ? ' (instructions; ms)' : ' (ms)'}`,
           value: fnCount !== undefined ? `${mi(fnCount)}${share}; ${ms(fnMs)} ms` : `${ms(fnMs)} ms`,
           floor: floorCount !== undefined ? `${mi(floorCount)}; ${ms(floorMs)} ms` : `${ms(floorMs)} ms`,
-          ratio: fnCount !== undefined && floorCount ? fnCount / floorCount : fnMs / floorMs,
+          // A step the floor hardly has (loading a library) gets no ratio: its size is the figure.
+          ...(b > a / 50 ? { ratio: a / b } : {}),
         });
-        if (credentialStep && i === 1 && mode === 'iam' && stepCounts && whole) {
+        if (i === 1 && mode === 'iam' && stepCounts && whole) {
           const signer = (stepCounts.function[0] ?? 0) + (stepCounts.function[1] ?? 0);
           rows.push({
             section: '7. deployed',
@@ -328,9 +337,10 @@ async function countSteps(
   n: number,
   argv: (side: 'function' | 'floor') => string[],
   env: NodeJS.ProcessEnv,
+  sides: Array<'function' | 'floor'>,
 ): Promise<{ function: number[]; floor: number[] }> {
   const out = { function: [] as number[], floor: [] as number[] };
-  for (const side of ['function', 'floor'] as const) {
+  for (const side of sides) {
     const [script, json] = argv(side) as [string, string];
     let previous = await countInstructions([script, JSON.stringify({ ...JSON.parse(json), stopAfter: 0 })], env);
     for (let k = 1; k <= n; k += 1) {
