@@ -95,36 +95,15 @@ const init = performance.now() - t0;
 last = performance.now();
 if (o.stopAfter === 0) process.exit(0);
 
-// 1. The signer or the SDK client, loaded (and, for the SDK, constructed).
-let sign;
-let readSecret;
-if (o.mode === 'iam') {
-  if (o.side === 'function') ({ signIamToken: sign } = await import(o.chunk));
-  else sign = async () => handToken();
-} else if (o.side === 'function') {
-  // The runtime's copy (not bundled): here, the project's node_modules.
-  const sdk = await import('@aws-sdk/client-secrets-manager');
-  const client = new sdk.SecretsManagerClient({});
-  readSecret = async () => {
-    const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: o.secretArn }));
-    return JSON.parse(SecretString).password;
-  };
-} else readSecret = handSecret;
-step(o.mode === 'iam' ? 'signer load' : 'SDK load');
-
-// 2. The password: a token, or the secret's.
-const password =
-  o.mode === 'iam' ? await sign({ host: o.host, port: o.port, user: o.user, region: o.region }) : await readSecret();
-step(o.mode === 'iam' ? 'token' : 'secret read');
-
-// 3. node:tls, 4. the CA bundle parsed into a secure context.
+// 1. node:tls, 2. the CA bundle parsed into a secure context (the function
+// does both when it creates its pool, at import).
 const tls = process.getBuiltinModule('node:tls');
 step('node:tls load');
 const { readFileSync } = process.getBuiltinModule('node:fs');
 const secureContext = tls.createSecureContext({ ca: readFileSync(o.caFile, 'utf8') });
 step('CA parse');
 
-// 5. TCP, SSLRequest, TLS handshake with the host name checked.
+// 3. TCP, SSLRequest, TLS handshake with the host name checked.
 const raw = connect({ host: o.host, port: o.port, noDelay: true });
 await new Promise((resolve, reject) => {
   raw.once('error', reject);
@@ -170,13 +149,39 @@ const untilReady = async () => {
   }
 };
 
-// 6. Authentication: the token as a cleartext password, or SCRAM-SHA-256.
+// 4. Start-up until the server asks for a password; 7. authentication: the
+// token as a cleartext password, or SCRAM-SHA-256 (steps 5 and 6 happen in
+// between, as in pg, which asks for the password when the server does).
 const version = Buffer.alloc(4);
 version.writeInt32BE(196608);
 socket.write(frame('', Buffer.concat([version, Buffer.from(`user\0${o.user}\0database\0${o.database}\0\0`)])));
 const request = await next();
 if (request[0] !== 0x52) throw new Error(`expected an authentication request: ${request.subarray(5)}`);
 const kind = request.readInt32BE(5);
+step('startup');
+// 5. Asked for a password: the signer or the SDK client, loaded (and, for
+// the SDK, constructed), as the function does when the server asks.
+let sign;
+let readSecret;
+if (o.mode === 'iam') {
+  if (o.side === 'function') ({ signIamToken: sign } = await import(o.chunk));
+  else sign = async () => handToken();
+} else if (o.side === 'function') {
+  // The runtime's copy (not bundled): here, the project's node_modules.
+  const sdk = await import('@aws-sdk/client-secrets-manager');
+  const client = new sdk.SecretsManagerClient({});
+  readSecret = async () => {
+    const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: o.secretArn }));
+    return JSON.parse(SecretString).password;
+  };
+} else readSecret = handSecret;
+step(o.mode === 'iam' ? 'signer load' : 'SDK load');
+
+// 6. The password: a token, or the secret's.
+const password =
+  o.mode === 'iam' ? await sign({ host: o.host, port: o.port, user: o.user, region: o.region }) : await readSecret();
+step(o.mode === 'iam' ? 'token' : 'secret read');
+
 if (kind === 3) {
   socket.write(frame('p', Buffer.from(`${password}\0`)));
 } else if (kind === 10 && o.side === 'function') {
@@ -217,7 +222,7 @@ if (kind === 3) {
 await untilReady();
 step('authentication');
 
-// 7. The function's statement.
+// 8. The function's statement.
 socket.write(frame('Q', Buffer.from(`${o.sql}\0`)));
 const rows = await untilReady();
 if (rows < 1) throw new Error('the query returned no row');

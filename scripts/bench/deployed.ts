@@ -284,11 +284,20 @@ export async function deployedColdStarts(options: DeployedOptions): Promise<Depl
       const steps = samples.get(`getCat:${mode}`);
       if (!steps) continue;
       const names = Object.keys(steps.steps[0]?.steps ?? {});
-      const countedSteps = options.full ? names.length : mode === 'iam' ? 2 : 0;
+      // Signing (or reading the secret) is steps 5 and 6: the quick run counts only those two together.
+      const credential = [
+        names.indexOf(mode === 'iam' ? 'signer load' : 'SDK load'),
+        names.indexOf(mode === 'iam' ? 'token' : 'secret read'),
+      ];
+      const boundaries = options.full
+        ? names.map((_, i) => i + 1)
+        : mode === 'iam'
+          ? [credential[0] ?? 0, (credential[1] ?? 0) + 1]
+          : [];
       const stepCounts =
-        options.instructions && countedSteps > 0
+        options.instructions && boundaries.length > 0
           ? await countSteps(
-              countedSteps,
+              [0, ...boundaries].filter((k, i, all) => all.indexOf(k) === i),
               (side) => [stepsScript, stepsArgs(cases[0] as (typeof cases)[number], mode, side)],
               stepsEnv,
               options.full ? ['function', 'floor'] : ['function'],
@@ -298,8 +307,8 @@ export async function deployedColdStarts(options: DeployedOptions): Promise<Depl
       for (const [i, name] of names.entries()) {
         const fnMs = median(steps.steps.map((s) => s.steps?.[name] ?? Number.NaN));
         const floorMs = median(steps.floor.map((s) => s.steps?.[name] ?? Number.NaN));
-        const fnCount = stepCounts?.function[i];
-        const floorCount = stepCounts?.floor[i];
+        const fnCount = options.full ? stepCounts?.function.get(i + 1) : undefined;
+        const floorCount = options.full ? stepCounts?.floor.get(i + 1) : undefined;
         const counted = fnCount !== undefined && floorCount !== undefined;
         const share = fnCount !== undefined && whole ? ` (${((fnCount / whole) * 100).toFixed(1)}% of get-cat's)` : '';
         const [a, b] = counted ? [fnCount, floorCount] : [fnMs, floorMs];
@@ -311,18 +320,19 @@ export async function deployedColdStarts(options: DeployedOptions): Promise<Depl
           // A step the floor hardly has (loading a library) gets no ratio: its size is the figure.
           ...(b > a / 50 ? { ratio: a / b } : {}),
         });
-        if (i === 1 && mode === 'iam' && stepCounts && whole) {
-          const signer = (stepCounts.function[0] ?? 0) + (stepCounts.function[1] ?? 0);
-          rows.push({
-            section: '7. deployed',
-            figure: 'DB_AUTH=iam: signer load + token, share of the get-cat cold start (instructions)',
-            value: mi(signer),
-            floor: `${mi(whole)} (get-cat, IAM)`,
-            ratio: signer / whole,
-            target: 0.05,
-            limit: 0.1,
-          });
-        }
+      }
+      if (mode === 'iam' && stepCounts && whole) {
+        const [load = 0, token = 0] = credential;
+        const signer = (stepCounts.total.get(token + 1) ?? 0) - (stepCounts.total.get(load) ?? 0);
+        rows.push({
+          section: '7. deployed',
+          figure: 'DB_AUTH=iam: signer load + token, share of the get-cat cold start (instructions)',
+          value: mi(signer),
+          floor: `${mi(whole)} (get-cat, IAM)`,
+          ratio: signer / whole,
+          target: 0.05,
+          limit: 0.1,
+        });
       }
     }
     return rows;
@@ -332,20 +342,30 @@ export async function deployedColdStarts(options: DeployedOptions): Promise<Depl
   }
 }
 
-/** Instructions of each step on each side: counts of runs stopped after 0, 1, ... n steps, differenced. */
+/**
+ * Instructions by prefix: each side's script stopped after each of
+ * `boundaries` steps (0 = before the first). `function` and `floor` map a
+ * boundary to the cost of the steps since the previous one; `total` maps it
+ * to the function side's count.
+ */
 async function countSteps(
-  n: number,
+  boundaries: number[],
   argv: (side: 'function' | 'floor') => string[],
   env: NodeJS.ProcessEnv,
   sides: Array<'function' | 'floor'>,
-): Promise<{ function: number[]; floor: number[] }> {
-  const out = { function: [] as number[], floor: [] as number[] };
+): Promise<{ function: Map<number, number>; floor: Map<number, number>; total: Map<number, number> }> {
+  const out = {
+    function: new Map<number, number>(),
+    floor: new Map<number, number>(),
+    total: new Map<number, number>(),
+  };
   for (const side of sides) {
     const [script, json] = argv(side) as [string, string];
-    let previous = await countInstructions([script, JSON.stringify({ ...JSON.parse(json), stopAfter: 0 })], env);
-    for (let k = 1; k <= n; k += 1) {
+    let previous: number | undefined;
+    for (const k of boundaries) {
       const count = await countInstructions([script, JSON.stringify({ ...JSON.parse(json), stopAfter: k })], env);
-      out[side].push(count - previous);
+      if (side === 'function') out.total.set(k, count);
+      if (previous !== undefined) out[side].set(k, count - previous);
       previous = count;
     }
   }
