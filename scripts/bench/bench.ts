@@ -10,6 +10,7 @@
  *   npm run bench -- --no-instructions  skip counting cold starts' CPU instructions (valgrind)
  *   npm run bench -- --out FILE    also write the table to FILE
  *   npm run bench -- --any-node    run on a Node other than 24 (Lambda's), with a warning
+ *   npm run bench -- --deployed-only  bundles and section 7 (the cold start as deployed) only
  *
  * The functions run as deployed: the bundles `sls package` zips, with the
  * environment the packaged template gives each function (log level INFO,
@@ -24,13 +25,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as esbuild from 'esbuild';
 import pg from 'pg';
 import { readApplicationUser } from '../../lib/config.js';
 import { type ApiProcess, startApi } from '../../test/support/api-process.js';
-import { functionBuildOptions } from '../../test/support/bundle.js';
+import { buildFunction } from '../../test/support/bundle.js';
 import { httpEvent, lambdaContext } from '../../test/support/lambda.js';
-import { applicationUrl, freePort, type LocalDatabase, startLocalDatabase } from '../local-db.js';
+import { makeTestCertificates, type TestCertificates, tlsServerFlags } from '../../test/support/tls.js';
+import { applicationUrl, freePort, type LocalDatabase, serverAccount, startLocalDatabase } from '../local-db.js';
+import { type DeployedSample, deployedColdStarts } from './deployed.js';
 import { countInstructions } from './instructions.js';
 import { type CostRow, observabilityCosts } from './observability.js';
 import { buildReference } from './reference/build.js';
@@ -41,6 +43,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const instructions = !args.includes('--no-instructions');
 const anyNode = args.includes('--any-node');
+const deployedOnly = args.includes('--deployed-only');
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const shownArgs = args.filter((arg, i) => arg !== '--out' && (outIndex < 0 || i !== outIndex + 1));
@@ -125,15 +128,21 @@ interface Databases {
   large: string;
   /** The owner's URL of the small database, which `npm start` migrates with before serving as the API's role. */
   smallOwner: string;
+  /** The server has TLS on with these (section 7); the other sections connect without TLS. */
+  certificates: TestCertificates;
 }
 
 async function startDatabases(): Promise<Databases> {
   const port = await freePort();
+  // As root, the server runs as `postgres`, which must own the key.
+  const certificates = makeTestCertificates(serverAccount());
+  cleanups.push(() => rmSync(certificates.dir, { recursive: true, force: true }));
   const server = await startLocalDatabase({
     dataDir: join(work, 'pg'),
     port,
     database: 'bench_small',
     persistent: false,
+    postgresFlags: tlsServerFlags(certificates),
   });
   cleanups.push(() => server.stop());
   const admin = (database: string) =>
@@ -153,7 +162,14 @@ async function startDatabases(): Promise<Databases> {
   await client.query('SELECT pg_reload_conf()');
   await client.end();
   const url = (database: string) => `postgres://bench@127.0.0.1:${port}/${database}`;
-  return { server, admin, small: url('bench_small'), large: url('bench_large'), smallOwner: url('bench_small') };
+  return {
+    server,
+    admin,
+    small: url('bench_small'),
+    large: url('bench_large'),
+    smallOwner: url('bench_small'),
+    certificates,
+  };
 }
 
 async function migrateAndLoad(url: string, count: number): Promise<void> {
@@ -189,6 +205,9 @@ async function migrateAndLoad(url: string, count: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------- 1. bundles
+
+/** The region the bench packages for: its RDS CA file is the one the functions ship (section 7). */
+const packagedRegion = 'us-east-1';
 
 const functionNames = {
   getCat: 'get-cat',
@@ -231,7 +250,7 @@ function readDeployedEnvironment(packageDir: string): void {
 async function bundles(): Promise<Record<FunctionName, string>> {
   const packageDir = join(work, 'package');
   log('sls package ...');
-  await run('npx', ['sls', 'package', '--stage', 'dev', '--package', packageDir], {
+  await run('npx', ['sls', 'package', '--stage', 'dev', '--region', packagedRegion, '--package', packageDir], {
     cwd: root,
     env: { ...process.env, NODE_OPTIONS: '' },
     maxBuffer: 10 * 1024 * 1024,
@@ -247,19 +266,13 @@ async function bundles(): Promise<Record<FunctionName, string>> {
     out[name] = bundle;
     const code = readFileSync(bundle);
     // The same build as `sls package` (serverless.yml's esbuild options and
-    // plugins), with a metafile, to say what each bundle is made of.
-    const meta = await esbuild.build({
-      ...functionBuildOptions,
-      entryPoints: [join(root, 'functions', `${file}.ts`)],
-      metafile: true,
-      write: false,
-    });
+    // plugins, split the same way), with a metafile, to say what the
+    // function's own file is made of (not the chunks it may load later).
+    const { composition } = await buildFunction(file);
     const byPackage = new Map<string, number>();
-    for (const output of Object.values(meta.metafile?.outputs ?? {})) {
-      for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-        const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'app';
-        byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytesInOutput);
-      }
+    for (const [input, bytes] of Object.entries(composition)) {
+      const pkg = input.includes('/') && !input.startsWith('@') ? 'app' : input;
+      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytes);
     }
     const top = [...byPackage].sort((a, b) => b[1] - a[1]).filter(([, bytes]) => bytes >= 1024);
     notes.push(`${file}.js: ${top.map(([pkg, bytes]) => `${pkg} ${(bytes / 1024).toFixed(0)}`).join(', ')} (KB)`);
@@ -286,7 +299,7 @@ interface ColdSample {
   total: number;
 }
 
-function spawnSample(argv: string[], env: NodeJS.ProcessEnv): Promise<ColdSample> {
+function spawnSample(argv: string[], env: NodeJS.ProcessEnv): Promise<ColdSample & DeployedSample> {
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -788,19 +801,41 @@ async function main() {
   }
   const owner = await startDatabases();
   await migrateAndLoad(owner.small, smallRows);
-  await migrateAndLoad(owner.large, largeRows);
+  if (!deployedOnly) await migrateAndLoad(owner.large, largeRows);
   // Migrated and loaded as the owner; measured as the API's role, as deployed.
   const db = { ...owner, small: await applicationUrl(owner.small), large: await applicationUrl(owner.large) };
   // The scale rows run the handlers in this process: quiet, and one connection.
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.DB_POOL_MAX = '1';
   const bundlePaths = await bundles();
-  await coldStarts(db, bundlePaths);
-  await warmLatency(db, bundlePaths);
-  await scale(db);
-  await httpThroughput(db);
+  if (!deployedOnly) await coldStarts(db, bundlePaths);
+  // Section 7: the same cold starts with the deployed connect path (TLS, IAM or the secret).
+  rows.push(
+    ...(await deployedColdStarts({
+      bundles: { getCat: bundlePaths.getCat, createCat: bundlePaths.createCat },
+      environment: { getCat: deployedEnvironment.getCat, createCat: deployedEnvironment.createCat },
+      region: packagedRegion,
+      database: {
+        port: db.server.port,
+        adminUrl: db.server.url.replace(/\/[^/]*$/, '/bench_small'),
+        name: 'bench_small',
+        hbaFile: join(db.server.dataDir, 'pg_hba.conf'),
+      },
+      certificates: db.certificates,
+      repeats: repeats.cold,
+      instructions,
+      full: !quick,
+      spawnSample,
+      log,
+    })),
+  );
+  if (!deployedOnly) {
+    await warmLatency(db, bundlePaths);
+    await scale(db);
+    await httpThroughput(db);
+  }
   // Section 6, the cost of metrics and tracing: its own module (README, Operating it).
-  rows.push(...(await observabilityCosts({ databaseUrl: db.small, quick, instructions })));
+  if (!deployedOnly) rows.push(...(await observabilityCosts({ databaseUrl: db.small, quick, instructions })));
   const { closeDatabase } = await import('../../lib/db/index.js');
   await closeDatabase();
 

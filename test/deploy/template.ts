@@ -54,12 +54,13 @@ export interface Packaged {
 /**
  * `sls package --stage <stage>` with `--param` overrides, as a user would run
  * it; with `config`, that text instead of serverless.yml (a variant, such as
- * serverless.yml with one more function), from a file next to it.
+ * serverless.yml with one more function), from a file next to it; with
+ * `region`, for that region.
  */
 export async function packageService(
   stage: string,
   params: Record<string, string> = {},
-  { config }: { config?: string } = {},
+  { config, region }: { config?: string; region?: string } = {},
 ): Promise<Packaged> {
   const dir = await mkdtemp(path.join(tmpdir(), `cats-package-${stage}-`));
   const configFile = config === undefined ? undefined : `serverless-variant-${path.basename(dir)}.yml`;
@@ -73,6 +74,7 @@ export async function packageService(
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   env.AWS_CONFIG_FILE = '/nonexistent';
   const args = [sls, 'package', '--stage', stage, '--package', dir];
+  if (region) args.push('--region', region);
   for (const [name, value] of Object.entries(params)) args.push(`--param=${name}=${value}`);
   if (configFile) {
     await writeFile(path.join(root, configFile), config as string);

@@ -13,13 +13,13 @@
  * a connect attempt would have waited), the request's budget plus slack for
  * the first one, 5 s for the recovery (the breaker's longest back-off is 2 s).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { closeDatabase } from '../../lib/db/index.js';
 import { expectProblem } from '../support/assertions.js';
-import { buildFunction } from '../support/bundle.js';
+import { buildFunction, writeFunction } from '../support/bundle.js';
 import { type Container, type ContainerReply, startContainer, writeContainerRunner } from '../support/container.js';
 import { call, httpEvent } from '../support/lambda.js';
 import { type OutageRelay, startOutageRelay } from '../support/outage-relay.js';
@@ -139,8 +139,7 @@ describe('in the bundle, as a cold container', () => {
 
   beforeAll(async () => {
     folder = await mkdtemp(join(tmpdir(), 'cats-breaker-'));
-    bundle = join(folder, 'get-cat.mjs');
-    await writeFile(bundle, (await buildFunction('get-cat')).code);
+    bundle = await writeFunction(await buildFunction('get-cat'), 'get-cat', join(folder, 'get-cat'));
     runner = await writeContainerRunner(folder);
   });
 

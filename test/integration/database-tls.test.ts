@@ -21,7 +21,7 @@ import {
   startLocalDatabase,
 } from '../../scripts/local-db.js';
 import { apiTimeoutMs } from '../support/api-process.js';
-import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
+import { makeTestCertificates, type TestCertificates, tlsServerFlags } from '../support/tls.js';
 
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cats-test-AbCdEf';
 let certificates: TestCertificates;
@@ -36,14 +36,7 @@ beforeAll(async () => {
     port: await freePort(),
     database: 'cats_tls',
     persistent: false,
-    postgresFlags: [
-      '-c',
-      'ssl=on',
-      '-c',
-      `ssl_cert_file=${certificates.serverCertFile}`,
-      '-c',
-      `ssl_key_file=${certificates.serverKeyFile}`,
-    ],
+    postgresFlags: tlsServerFlags(certificates),
   });
 }, apiTimeoutMs);
 

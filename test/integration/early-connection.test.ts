@@ -5,11 +5,11 @@
  * function in a fresh `node`, as a new container would, with the database
  * behind a TCP relay that counts the connections made to it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFunction } from '../support/bundle.js';
+import { buildFunction, writeFunction } from '../support/bundle.js';
 import { type Container, startContainer, writeContainerRunner } from '../support/container.js';
 import { httpEvent } from '../support/lambda.js';
 
@@ -22,8 +22,7 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'cats-early-connection-'));
-  bundle = join(folder, 'get-cat.mjs');
-  await writeFile(bundle, (await buildFunction('get-cat')).code);
+  bundle = await writeFunction(await buildFunction('get-cat'), 'get-cat', join(folder, 'get-cat'));
   runner = await writeContainerRunner(folder);
 });
 

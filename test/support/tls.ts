@@ -103,3 +103,15 @@ export function makeTestCertificates(serverUser?: { uid: number; gid: number }):
     serverKeyFile,
   };
 }
+
+/** The `postgres` flags that turn TLS on with these certificates (startLocalDatabase's postgresFlags). */
+export function tlsServerFlags(certificates: TestCertificates): string[] {
+  return [
+    '-c',
+    'ssl=on',
+    '-c',
+    `ssl_cert_file=${certificates.serverCertFile}`,
+    '-c',
+    `ssl_key_file=${certificates.serverKeyFile}`,
+  ];
+}

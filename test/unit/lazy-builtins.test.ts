@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
-import { buildFunction, functionBuildOptions, root } from '../support/bundle.js';
+import { buildFunction, functionBuildOptions, root, writeFunction } from '../support/bundle.js';
 import { declaredFunctions } from '../support/serverless-config.js';
 
 // crypto: esbuild-plugins.cjs (lazy-builtins); tls and fs's promises, readline
@@ -65,8 +65,7 @@ describe('built-ins a cold start does not load', () => {
   it.each(withDatabase)(
     'the %s bundle imports without loading crypto, tls, fs/promises, readline or node:module',
     async (name) => {
-      const bundle = join(folder, `${name}.mjs`);
-      await writeFile(bundle, (await buildFunction(name)).code);
+      const bundle = await writeFunction(await buildFunction(name), name, join(folder, name));
       const loaded: string[] = await runFresh(`${loadedSince}
         const { handler } = await import(${JSON.stringify(bundle)});
         if (typeof handler !== 'function') throw new Error('no handler');
