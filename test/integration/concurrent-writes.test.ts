@@ -7,11 +7,15 @@
 import { insertCat, updateCat } from '../../lib/cats/repository.js';
 import { readDatabaseSettings } from '../../lib/config.js';
 import { createDatabase, type DatabaseHandle } from '../../lib/db/index.js';
+import { useScratchDatabase } from '../support/scratch-database.js';
 
-const url = process.env.DATABASE_URL ?? '';
-const containers: DatabaseHandle[] = Array.from({ length: 8 }, () =>
-  createDatabase(readDatabaseSettings({ DATABASE_URL: url })),
-);
+// Its own database: its inserts never show up in another file's table comparison.
+const databaseUrl = useScratchDatabase('cats_concurrent');
+let containers: DatabaseHandle[] = [];
+
+beforeAll(() => {
+  containers = Array.from({ length: 8 }, () => createDatabase(readDatabaseSettings({ DATABASE_URL: databaseUrl() })));
+});
 
 afterAll(async () => {
   await Promise.all(containers.map((c) => c.db.destroy()));

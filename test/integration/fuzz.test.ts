@@ -15,8 +15,11 @@ import { handler as listCats } from '../../functions/list-cats.js';
 import { handler as updateCat } from '../../functions/update-cat.js';
 import { db } from '../../lib/db/index.js';
 import type { HttpHandler } from '../../lib/http/handler.js';
+import { useFuzzSeed } from '../support/fuzz-seed.js';
 import { call, type Fixture, httpEvent, type Reply } from '../support/lambda.js';
 import { useScratchDatabase } from '../support/scratch-database.js';
+
+useFuzzSeed(import.meta.url);
 
 useScratchDatabase('cats_fuzz');
 

@@ -1,7 +1,8 @@
 /**
  * Every route handler, called with API Gateway HTTP API (payload 2.0) events
- * against a real PostgreSQL. This file is the only writer of the shared test
- * database, so "the table did not change" is a meaningful assertion here.
+ * against a real PostgreSQL. The file has a database of its own, so "the
+ * table did not change" is a meaningful assertion here even while other files
+ * write in parallel.
  */
 import { handler as createCat } from '../../functions/create-cat.js';
 import { handler as deleteCat } from '../../functions/delete-cat.js';
@@ -9,12 +10,12 @@ import { handler as getCat } from '../../functions/get-cat.js';
 import { handler as listCats } from '../../functions/list-cats.js';
 import { handler as updateCat } from '../../functions/update-cat.js';
 import { catListing } from '../../lib/cats/schema.js';
-import { closeDatabase } from '../../lib/db/index.js';
 import { type ListQuery as AnyListQuery, listingOf } from '../../lib/listing.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
+import { useScratchDatabase } from '../support/scratch-database.js';
 
-afterAll(closeDatabase);
+useScratchDatabase('cats_handlers');
 
 let breedCounter = 0;
 /** A breed no other test uses, so listings can be asserted exactly. */

@@ -20,13 +20,18 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** A new, empty database on the server at `serverUrl`; returns its URL. */
-export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<string> {
+/**
+ * A new database on the server at `serverUrl`; returns its URL. Empty, or a
+ * copy of `template` (a database nobody is connected to): the global setup
+ * keeps a migrated one (CATS_TEST_TEMPLATE), which a file clones in a few
+ * milliseconds instead of running the migrations again.
+ */
+export async function createScratchDatabase(serverUrl: string, prefix: string, template?: string): Promise<string> {
   const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
   } finally {
     await admin.end();
   }

@@ -13,6 +13,8 @@ export interface TestDatabaseState {
   /** The migrated database the integration tests share. */
   databaseUrl: string;
   local?: LocalDatabase;
+  /** A migrated database nobody connects to, which test files clone (createScratchDatabase). */
+  templateUrl: string;
   /** True when the user configured the server (not the embedded one). */
   external: boolean;
 }
@@ -28,6 +30,7 @@ export default async function globalSetup(): Promise<void> {
     state = {
       serverUrl: configured,
       databaseUrl: await createScratchDatabase(configured, 'cats_test'),
+      templateUrl: await createScratchDatabase(configured, 'cats_template'),
       external: true,
     };
   } else {
@@ -38,18 +41,22 @@ export default async function globalSetup(): Promise<void> {
       database: 'cats_test',
       persistent: false,
     });
+    const serverUrl = local.url.replace(/\/cats_test$/, '/postgres');
     state = {
-      serverUrl: local.url.replace(/\/cats_test$/, '/postgres'),
+      serverUrl,
       databaseUrl: local.url,
+      templateUrl: await createScratchDatabase(serverUrl, 'cats_template'),
       local,
       external: false,
     };
   }
   globalThis.__catsTestDatabase = state;
 
-  const { db } = createDatabase(readDatabaseSettings({ DATABASE_URL: state.databaseUrl }));
-  await migrateToLatest(db as never);
-  await db.destroy();
+  for (const url of [state.databaseUrl, state.templateUrl]) {
+    const { db } = createDatabase(readDatabaseSettings({ DATABASE_URL: url }));
+    await migrateToLatest(db as never);
+    await db.destroy();
+  }
 
   // Test workers inherit these: the handlers read DATABASE_URL like in Lambda.
   for (const name of ['POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB']) {
@@ -57,6 +64,7 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env.DATABASE_URL = state.databaseUrl;
   process.env.CATS_TEST_SERVER_URL = state.serverUrl;
+  process.env.CATS_TEST_TEMPLATE = decodeURIComponent(new URL(state.templateUrl).pathname.slice(1));
   process.env.CATS_TEST_EXTERNAL = state.external ? '1' : '';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   // No metrics (EMF) lines on the test output; test/integration/metrics.test.ts turns them on.

@@ -11,5 +11,6 @@ export default async function globalTeardown(): Promise<void> {
     await rm(dirname(state.local.dataDir), { recursive: true, force: true });
   } else {
     await dropScratchDatabase(state.serverUrl, state.databaseUrl);
+    await dropScratchDatabase(state.serverUrl, state.templateUrl);
   }
 }

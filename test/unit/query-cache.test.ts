@@ -29,6 +29,9 @@ import { cachedQuery } from '../../lib/db/query-cache.js';
 import type { Database } from '../../lib/db/schema.js';
 import { keysetListing, listingShapes } from '../../lib/listing.js';
 import { resources } from '../../lib/openapi/document.js';
+import { useFuzzSeed } from '../support/fuzz-seed.js';
+
+useFuzzSeed(import.meta.url);
 
 const sent: Array<{ sql: string; parameters: readonly unknown[] }> = [];
 

@@ -1,5 +1,8 @@
 import fc from 'fast-check';
 import { catIdSchema, catPatchSchema, isoTime, listQuerySchema, newCatSchema, toCat } from '../../lib/cats/schema.js';
+import { useFuzzSeed } from '../support/fuzz-seed.js';
+
+useFuzzSeed(import.meta.url);
 
 const cat = { name: 'Tom', price: 1200, breed: 'tabby' };
 const messages = (result: { error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
