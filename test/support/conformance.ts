@@ -39,18 +39,18 @@ export async function routeHandler(route: string): Promise<HttpHandler> {
 
 /** A resource's five routes, each called with an event for it (and checked against the document). */
 export async function resourceClient(plural: string) {
-  const [list, create, get, update, remove] = await Promise.all(
+  const [list, create, get, update, remove] = (await Promise.all(
     [`GET /${plural}`, `POST /${plural}`, `GET /${plural}/{id}`, `PATCH /${plural}/{id}`, `DELETE /${plural}/{id}`].map(
       routeHandler,
     ),
-  );
+  )) as [HttpHandler, HttpHandler, HttpHandler, HttpHandler, HttpHandler];
   const at = (id: unknown, changes: Changes = {}) => ({ ...changes, path: { id: String(id) } });
   return {
-    list: (query: Record<string, string> = {}) => call(list!, routeEvent(`GET /${plural}`, { query })),
-    create: (changes: Changes) => call(create!, routeEvent(`POST /${plural}`, changes)),
-    get: (id: unknown, changes?: Changes) => call(get!, routeEvent(`GET /${plural}/{id}`, at(id, changes))),
-    update: (id: unknown, changes: Changes) => call(update!, routeEvent(`PATCH /${plural}/{id}`, at(id, changes))),
-    remove: (id: unknown, changes?: Changes) => call(remove!, routeEvent(`DELETE /${plural}/{id}`, at(id, changes))),
+    list: (query: Record<string, string> = {}) => call(list, routeEvent(`GET /${plural}`, { query })),
+    create: (changes: Changes) => call(create, routeEvent(`POST /${plural}`, changes)),
+    get: (id: unknown, changes?: Changes) => call(get, routeEvent(`GET /${plural}/{id}`, at(id, changes))),
+    update: (id: unknown, changes: Changes) => call(update, routeEvent(`PATCH /${plural}/{id}`, at(id, changes))),
+    remove: (id: unknown, changes?: Changes) => call(remove, routeEvent(`DELETE /${plural}/{id}`, at(id, changes))),
   };
 }
 
@@ -227,7 +227,7 @@ export function conformance(plural: string): void {
       expect(reply.body.errors[0]).toMatchObject({ in: 'body', pointer: expect.stringMatching(/^#\//) });
     });
 
-    it.each(Object.keys(resource.references ?? {}))(
+    eachOf(Object.keys(resource.references ?? {}))(
       'refuses %s naming a row that does not exist with a 422 naming it, and changes nothing',
       async (field) => {
         const body = { ...(await validBody()), [field]: 2147483647 };
@@ -270,7 +270,7 @@ export function conformance(plural: string): void {
 
     // One namespace for every create of the API (docs/api.md): a key is the
     // client's name for one request, whichever route it went to.
-    it.each(resources.map(({ resource: other }) => other.plural).filter((other) => other !== plural))(
+    eachOf(resources.map(({ resource: other }) => other.plural).filter((other) => other !== plural))(
       'refuses a key that a create of %s used, with a 422, and creates nothing',
       async (other) => {
         const key = newKey();
@@ -463,7 +463,7 @@ export function conformance(plural: string): void {
       expectProblem(await api.update('abc', { body: patchBody() }), 400, 'id');
     });
 
-    it.each(Object.keys(resource.references ?? {}))(
+    eachOf(Object.keys(resource.references ?? {}))(
       'refuses %s naming a row that does not exist with a 422 naming it, and changes nothing',
       async (field) => {
         const item = await add();
@@ -491,7 +491,7 @@ export function conformance(plural: string): void {
       expect(await allTables()).toEqual(before);
     });
 
-    it.each(referencedBy.map(({ other, field, onDelete }) => [other.plural, field, onDelete] as const))(
+    eachOf(referencedBy.map(({ other, field, onDelete }) => [other.plural, field, onDelete] as const))(
       `follows the rule for rows of %s whose %s names it (%s)`,
       async (otherPlural, field, onDelete) => {
         const item = await add();
@@ -622,5 +622,9 @@ export function conformance(plural: string): void {
     );
   });
 }
+
+/** it.each, where a resource without references (or alone in the API) has no case instead of an error. */
+const eachOf = ((cases: readonly unknown[]) =>
+  cases.length > 0 ? it.each(cases as never) : () => undefined) as unknown as typeof it.each;
 
 const camel = (column: string) => column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
