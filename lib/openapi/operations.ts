@@ -554,6 +554,12 @@ export function resourceApi(
   };
 }
 
+/** The first sample, with each reference naming row 1 of its resource, for the document's example. */
+function exampleOf(resource: ResourceDoc): Record<string, unknown> {
+  const references = Object.keys(resource.references ?? {}).map((field) => [field, 1]);
+  return { ...resource.sample(1), ...Object.fromEntries(references) };
+}
+
 /** The response and request schemas of a resource, for components.schemas. */
 export function resourceSchemas(resource: ResourceDoc): Record<string, JsonSchema> {
   const create = jsonSchema(resource.create);
@@ -586,7 +592,7 @@ export function resourceSchemas(resource: ResourceDoc): Record<string, JsonSchem
       required: ['items', 'nextCursor'],
       additionalProperties: false,
     },
-    [`New${resource.name}`]: { ...create, examples: [resource.sample(1)] },
+    [`New${resource.name}`]: { ...create, examples: [exampleOf(resource)] },
     [`${resource.name}Patch`]: jsonSchema(resource.patch),
   };
 }
