@@ -218,7 +218,15 @@ function withUniqueKey(generated: Generated): Record<string, string> {
  * maybe a route's, and an empty segment is one the emulator and API Gateway
  * treat differently.
  */
-const sentAsWritten = (path: string) => new URL(path, 'http://host').pathname === path && !path.includes('//');
+const sentAsWritten = (path: string) => {
+  // `//x` is a URL with a host, and one such as `//[` is no URL at all.
+  if (path.includes('//')) return false;
+  try {
+    return new URL(path, 'http://host').pathname === path;
+  } catch {
+    return false;
+  }
+};
 
 function requestFor(operation: Operation): fc.Arbitrary<Generated> {
   const parameter = (p: Parameter) =>
