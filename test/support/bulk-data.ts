@@ -23,10 +23,10 @@ export async function bulkLoad(databaseUrl: string, statements: string[]): Promi
 }
 
 /**
- * Every resource's resource with `count` rows, each from its description's
+ * Loads every resource's table with `count` rows, each from its description's
  * `bulkRow` (lib/openapi/document.ts lists them), a referenced resource
- * before the ones that name it. A reference column holds the id of row
- * (i mod count) + 1 of its target, which a fresh database numbers from 1.
+ * before the ones that name it. A reference column names row (i mod count)
+ * of its target's load, whose ids one INSERT made consecutive.
  */
 export function seedResources(databaseUrl: string, count: number): Promise<void> {
   if (!Number.isSafeInteger(count) || count < 1)
@@ -35,8 +35,9 @@ export function seedResources(databaseUrl: string, count: number): Promise<void>
     databaseUrl,
     referencedFirst().map((resource) => {
       const columns: Record<string, string> = { ...resource.bulkRow };
-      for (const field of Object.keys(resource.references ?? {})) {
-        columns[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = `(i % ${count}) + 1`;
+      for (const [field, target] of Object.entries(resource.references ?? {})) {
+        columns[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] =
+          `(SELECT min(id) FROM ${target.resource}) + (i % ${count})`;
       }
       return `INSERT INTO ${resource.listing.table} (${Object.keys(columns).join(', ')})
         SELECT ${Object.values(columns).join(', ')} FROM generate_series(1, ${count}) AS i`;
