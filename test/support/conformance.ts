@@ -55,7 +55,9 @@ export async function resourceClient(plural: string) {
 }
 
 const columnOf = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-let rowCounter = 1_000_000;
+// Small: a bulkRow is written for the i of a bulk load (1 to 100,000), and
+// its integer arithmetic must not overflow.
+let rowCounter = 0;
 
 /**
  * Inserts one row of `resource` from its bulkRow (and rows for its required
