@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeCluster, systemFolders } from '../../scripts/local-db.js';
-import { type ApiProcess, request, startApi } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const asRoot = process.getuid?.() === 0;
@@ -63,67 +63,72 @@ function expectNoStackTrace(output: string): void {
     checkout = join(privateFolder, 'clone');
     await copyCheckout(checkout);
     dataDir = join(checkout, '.data');
-  }, 120000);
+  }, apiTimeoutMs);
 
   afterAll(async () => {
     await api?.stop();
     if (dataDir) await removeCluster(join(dataDir, 'postgres'));
     if (privateFolder) await rm(privateFolder, { recursive: true, force: true });
-  }, 60000);
+  }, apiTimeoutMs);
 
-  it('starts, says where the data lives, keeps it across restarts, and changes no folder of the user', async () => {
-    const modes = [privateFolder, checkout].map(mode);
-    api = await startApi({ cwd: checkout, dataDir });
-    expect(api.output()).toContain('[cats-api] Ready:');
-    expect(api.output()).toContain(`cannot enter ${privateFolder} (mode 0700)`);
-    const link = join(dataDir, 'postgres');
-    const cluster = readlinkSync(link);
-    expect(dirname(dirname(cluster))).toBe(systemFolders.persistent);
-    expect(api.output()).toContain(`(data in ${cluster}, linked from ${link})`);
-    expect(statSync(cluster).uid).toBe(Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })));
+  // One test: the reset needs the data the start made, and a test never relies on another having run.
+  it(
+    'starts, says where the data lives, keeps it across restarts, changes no folder of the user, and npm run db:reset deletes that data and the link to it',
+    async () => {
+      const modes = [privateFolder, checkout].map(mode);
+      api = await startApi({ cwd: checkout, dataDir });
+      expect(api.output()).toContain('[cats-api] Ready:');
+      expect(api.output()).toContain(`cannot enter ${privateFolder} (mode 0700)`);
+      const link = join(dataDir, 'postgres');
+      const cluster = readlinkSync(link);
+      expect(dirname(dirname(cluster))).toBe(systemFolders.persistent);
+      expect(api.output()).toContain(`(data in ${cluster}, linked from ${link})`);
+      expect(statSync(cluster).uid).toBe(Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })));
 
-    // The server runs from binaries the postgres user can reach.
-    const postmaster = Number(readFileSync(join(cluster, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    expect(readlinkSync(`/proc/${postmaster}/exe`)).toMatch(
-      new RegExp(`^${systemFolders.persistent}/postgres-[^/]+/bin/postgres$`),
-    );
+      // The server runs from binaries the postgres user can reach.
+      const postmaster = Number(readFileSync(join(cluster, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      expect(readlinkSync(`/proc/${postmaster}/exe`)).toMatch(
+        new RegExp(`^${systemFolders.persistent}/postgres-[^/]+/bin/postgres$`),
+      );
 
-    const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Private', price: 7, breed: 'root-0700' });
-    expect(created.status).toBe(201);
-    expect(await api.stop()).toBe(0);
-    api = await startApi({ cwd: checkout, dataDir });
-    expect((await request(api.baseUrl, 'GET', `/cats/${created.body.id}`)).body).toEqual(created.body);
-    expect(await api.stop()).toBe(0);
-    api = undefined;
+      const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Private', price: 7, breed: 'root-0700' });
+      expect(created.status).toBe(201);
+      expect(await api.stop()).toBe(0);
+      api = await startApi({ cwd: checkout, dataDir });
+      expect((await request(api.baseUrl, 'GET', `/cats/${created.body.id}`)).body).toEqual(created.body);
+      expect(await api.stop()).toBe(0);
+      api = undefined;
 
-    expect([privateFolder, checkout].map(mode)).toEqual(modes);
-    expect(mode(dataDir)).toBe(0o755);
-  }, 240000);
+      expect([privateFolder, checkout].map(mode)).toEqual(modes);
+      expect(mode(dataDir)).toBe(0o755);
 
-  it('deletes that data, and the link to it, with npm run db:reset', () => {
-    const link = join(dataDir, 'postgres');
-    const cluster = readlinkSync(link);
-    const reset = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db-reset.ts', '--yes'], {
-      cwd: checkout,
-      env: { ...process.env, CATS_DATA_DIR: dataDir, NODE_OPTIONS: '' },
-      encoding: 'utf8',
-    });
-    expect(reset.status).toBe(0);
-    expect(reset.stdout).toContain(`Deleted ${cluster} and the link ${link}`);
-    expect(existsSync(dirname(cluster))).toBe(false);
-    expect(() => lstatSync(link)).toThrow();
-  }, 60000);
+      const reset = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db-reset.ts', '--yes'], {
+        cwd: checkout,
+        env: { ...process.env, CATS_DATA_DIR: dataDir, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+      });
+      expect(reset.status).toBe(0);
+      expect(reset.stdout).toContain(`Deleted ${cluster} and the link ${link}`);
+      expect(existsSync(dirname(cluster))).toBe(false);
+      expect(() => lstatSync(link)).toThrow();
+    },
+    apiTimeoutMs,
+  );
 
-  it('says in one paragraph that data it finds in place is out of reach, and what to do', async () => {
-    const placed = join(privateFolder, 'old-data');
-    await mkdir(join(placed, 'postgres'), { recursive: true });
-    writeFileSync(join(placed, 'postgres', 'PG_VERSION'), '17\n');
-    const failed = await startApi({ cwd: checkout, dataDir: placed, waitFor: /\[cats-api\] The data/ });
-    expect(await failed.exited).toBe(1);
-    expect(failed.output()).toContain(`[cats-api] The data in ${join(placed, 'postgres')} is out of reach.`);
-    expect(failed.output()).toContain(`cannot enter ${privateFolder} (mode 0700)`);
-    expectNoStackTrace(failed.output());
-  }, 60000);
+  it(
+    'says in one paragraph that data it finds in place is out of reach, and what to do',
+    async () => {
+      const placed = join(privateFolder, 'old-data');
+      await mkdir(join(placed, 'postgres'), { recursive: true });
+      writeFileSync(join(placed, 'postgres', 'PG_VERSION'), '17\n');
+      const failed = await startApi({ cwd: checkout, dataDir: placed, waitFor: /\[cats-api\] The data/ });
+      expect(await failed.exited).toBe(1);
+      expect(failed.output()).toContain(`[cats-api] The data in ${join(placed, 'postgres')} is out of reach.`);
+      expect(failed.output()).toContain(`cannot enter ${privateFolder} (mode 0700)`);
+      expectNoStackTrace(failed.output());
+    },
+    apiTimeoutMs,
+  );
 });
 
 describe('an embedded database that cannot start', () => {
@@ -140,17 +145,21 @@ describe('an embedded database that cannot start', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  it('is one paragraph with the cause and the fix, and no stack trace', async () => {
-    // A cluster with nothing but its version file: damaged.
-    await mkdir(join(folder, 'postgres'), { mode: 0o700 });
-    writeFileSync(join(folder, 'postgres', 'PG_VERSION'), '17\n');
-    const failed = await startApi({ dataDir: folder, waitFor: /did not start/ });
-    expect(await failed.exited).toBe(1);
-    const output = failed.output();
-    expect(output).toMatch(/\[cats-api\] The embedded PostgreSQL did not start: postgres exited with code \d+\./);
-    expect(output).toContain('npm run db:reset');
-    expect(output).toMatch(/PostgreSQL said:\n {4}.*(FATAL|could not|invalid|wrong)/);
-    expectNoStackTrace(output);
-    expect(existsSync(join(folder, 'start.lock'))).toBe(false);
-  }, 60000);
+  it(
+    'is one paragraph with the cause and the fix, and no stack trace',
+    async () => {
+      // A cluster with nothing but its version file: damaged.
+      await mkdir(join(folder, 'postgres'), { mode: 0o700 });
+      writeFileSync(join(folder, 'postgres', 'PG_VERSION'), '17\n');
+      const failed = await startApi({ dataDir: folder, waitFor: /did not start/ });
+      expect(await failed.exited).toBe(1);
+      const output = failed.output();
+      expect(output).toMatch(/\[cats-api\] The embedded PostgreSQL did not start: postgres exited with code \d+\./);
+      expect(output).toContain('npm run db:reset');
+      expect(output).toMatch(/PostgreSQL said:\n {4}.*(FATAL|could not|invalid|wrong)/);
+      expectNoStackTrace(output);
+      expect(existsSync(join(folder, 'start.lock'))).toBe(false);
+    },
+    apiTimeoutMs,
+  );
 });

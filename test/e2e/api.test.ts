@@ -12,7 +12,7 @@ import pg from 'pg';
 import { handler as createCat } from '../../functions/create-cat.js';
 import { closeDatabase } from '../../lib/db/index.js';
 import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
-import { type ApiProcess, request, startApi } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
 import { call, httpEvent } from '../support/lambda.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   catsDatabase = databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`;
   api = await startApi({ dataDir, databaseUrl, embeddedPort });
   expect(api.output()).toContain('[cats-api] Ready:');
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await closeDatabase();
@@ -42,7 +42,7 @@ afterAll(async () => {
   // Run as root, the cluster may live outside dataDir (scripts/local-db.ts).
   await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
-}, 60000);
+}, apiTimeoutMs);
 
 describe("the tutorial's flow, verbatim routes", () => {
   it('adds a cat, lists it, edits its price and removes it', async () => {
@@ -51,7 +51,8 @@ describe("the tutorial's flow, verbatim routes", () => {
     expect(added.body).toMatchObject({ name: 'catty mcCatFace', price: 5000, breed: 'bengal' });
     const id = added.body.id;
 
-    const listed = await request(api.baseUrl, 'GET', '/');
+    // Newest first: the cat is on the first page however many other tests made before.
+    const listed = await request(api.baseUrl, 'GET', '/?order=desc');
     expect(listed.status).toBe(200);
     expect(Array.isArray(listed.body)).toBe(true);
     expect(listed.body).toContainEqual(added.body);
@@ -62,7 +63,9 @@ describe("the tutorial's flow, verbatim routes", () => {
 
     const removed = await request(api.baseUrl, 'DELETE', `/remove/${id}`);
     expect(removed.status).toBe(204);
-    expect((await request(api.baseUrl, 'GET', '/')).body).not.toContainEqual(expect.objectContaining({ id }));
+    expect((await request(api.baseUrl, 'GET', '/?order=desc')).body).not.toContainEqual(
+      expect.objectContaining({ id }),
+    );
   });
 });
 
@@ -187,30 +190,38 @@ describe('JSON bodies that are not objects, over HTTP', () => {
 });
 
 describe('running npm start', () => {
-  it('refuses a second start on the same data folder and says why', async () => {
-    const second = await startApi({ dataDir, databaseUrl, embeddedPort, waitFor: /already running/ });
-    expect(await second.exited).toBe(1);
-    expect(second.output()).toMatch(/The Cats API is already running \(pid \d+/);
-  }, 60000);
+  it(
+    'refuses a second start on the same data folder and says why',
+    async () => {
+      const second = await startApi({ dataDir, databaseUrl, embeddedPort, waitFor: /already running/ });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toMatch(/The Cats API is already running \(pid \d+/);
+    },
+    apiTimeoutMs,
+  );
 
-  it('stops cleanly on Ctrl-C, leaving no PostgreSQL behind, and keeps the data for the next start', async () => {
-    const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Survivor', price: 9, breed: 'e2e-restart' });
-    expect(kept.status).toBe(201);
-    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
-    const postgresPid = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  it(
+    'stops cleanly on Ctrl-C, leaving no PostgreSQL behind, and keeps the data for the next start',
+    async () => {
+      const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Survivor', price: 9, breed: 'e2e-restart' });
+      expect(kept.status).toBe(201);
+      const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+      const postgresPid = external ? undefined : Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
 
-    expect(await api.stop('SIGINT')).toBe(0);
-    expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
-    if (postgresPid !== undefined) {
-      expect(existsSync(pidFile)).toBe(false);
-      expect(() => process.kill(postgresPid, 0)).toThrow();
-    }
+      expect(await api.stop('SIGINT')).toBe(0);
+      expect(existsSync(join(dataDir, 'start.lock'))).toBe(false);
+      if (postgresPid !== undefined) {
+        expect(existsSync(pidFile)).toBe(false);
+        expect(() => process.kill(postgresPid, 0)).toThrow();
+      }
 
-    api = await startApi({ dataDir, databaseUrl, embeddedPort });
-    const again = await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`);
-    expect(again.status).toBe(200);
-    expect(again.body).toEqual(kept.body);
-  }, 120000);
+      api = await startApi({ dataDir, databaseUrl, embeddedPort });
+      const again = await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(kept.body);
+    },
+    apiTimeoutMs,
+  );
 
   const embeddedOnly = external ? it.skip : it;
 
@@ -240,12 +251,15 @@ describe('running npm start', () => {
       api = await startApi({ dataDir, databaseUrl, embeddedPort });
       expect((await request(api.baseUrl, 'GET', `/cats/${kept.body.id}`)).body).toEqual(kept.body);
     },
-    120000,
+    apiTimeoutMs,
   );
 
   embeddedOnly(
     'shuts down a PostgreSQL left running by a start that was killed with SIGKILL',
     async () => {
+      // Its own committed cat, under a breed no other test uses.
+      const kept = await request(api.baseUrl, 'POST', '/cats', { name: 'Orphaned', price: 1, breed: 'e2e-leftover' });
+      expect(kept.status).toBe(201);
       const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
       const leftover = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
       // Its serverless-offline is orphaned too (PostgreSQL is the other
@@ -267,9 +281,9 @@ describe('running npm start', () => {
         `still running on ${join(dataDir, 'postgres')} (pid ${leftover}); shutting it down first`,
       );
       expect(() => process.kill(leftover, 0)).toThrow();
-      expect((await request(api.baseUrl, 'GET', '/cats?breed=e2e-crash')).body.items).toHaveLength(1);
+      expect((await request(api.baseUrl, 'GET', '/cats?breed=e2e-leftover')).body.items).toEqual([kept.body]);
     },
-    120000,
+    apiTimeoutMs,
   );
 });
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeCluster } from '../../scripts/local-db.js';
 import { readScope, writeScope } from '../../scripts/local-issuer.js';
-import { type ApiProcess, request, startApi, testToken } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, request, startApi, testToken } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -30,14 +30,14 @@ beforeAll(async () => {
   // INFO: the request lines, to see whom they name.
   api = await startApi({ dataDir, databaseUrl, env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
   expect(api.output()).toContain('[cats-api] Ready:');
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await api?.stop();
   if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
   await removeCluster(join(dataDir, 'postgres'));
   await rm(dataDir, { recursive: true, force: true });
-}, 60000);
+}, apiTimeoutMs);
 
 /** The test's cats, as the API lists them. */
 async function guardedCats(): Promise<unknown[]> {
@@ -115,11 +115,8 @@ describe('a write with a token that has cats/write', () => {
     const token = bearer(testToken({ client: 'e2e-writer-client' }));
     const created = await request(api.baseUrl, 'POST', '/cats', cat, token);
     expect(created.status).toBe(201);
-    const deadline = Date.now() + 5000;
-    while (!api.output().includes('by e2e-writer-client') && Date.now() < deadline) {
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    expect(api.output()).toMatch(/POST \/cats -> 201 in \d+ ms {2}\[[^\]]+\] {2}by e2e-writer-client/);
+    const id = created.headers['x-request-id'] ?? '';
+    expect(await api.lineWith(`[${id}]`)).toMatch(/POST \/cats -> 201 in \d+ ms {2}\[[^\]]+\] {2}by e2e-writer-client/);
   });
 });
 
@@ -136,8 +133,10 @@ describe('reads and the documentation', () => {
     const token = bearer(testToken({ client: 'e2e-reader-client' }));
     const reply = await request(api.baseUrl, 'GET', '/cats?breed=e2e-reader', undefined, token);
     expect(reply.status).toBe(200);
-    await new Promise((done) => setTimeout(done, 500));
-    expect(api.output()).toMatch(/GET \/cats -> 200/);
+    // This request's own line, not one an earlier GET wrote.
+    const line = await api.lineWith(`[${reply.headers['x-request-id']}]`);
+    expect(line).toMatch(/GET \/cats -> 200 in \d+ ms {2}\[[^\]]+\]/);
+    expect(line).not.toContain(' by ');
     expect(api.output()).not.toContain('e2e-reader-client');
   });
 
@@ -152,63 +151,80 @@ describe('reads and the documentation', () => {
 });
 
 describe('npm start -- --open', () => {
-  it('lets writes through without a token, and says so loudly', async () => {
-    const openDir = await mkdtemp(join(tmpdir(), 'cats-e2e-open-'));
-    const openDatabase = external ? await createScratchDatabase(server, 'cats_e2e_open') : undefined;
-    const open = await startApi({ dataDir: openDir, databaseUrl: openDatabase, args: ['--open'] });
-    try {
-      expect(open.output()).toContain('!!! OPEN (--open): no route checks a token');
-      const created = await request(open.baseUrl, 'POST', '/add', cat, { authorization: '' });
-      expect(created.status).toBe(201);
-      const { body } = await request(open.baseUrl, 'GET', '/openapi.json');
-      expect(body.paths['/cats'].post.security).toEqual([]);
-    } finally {
-      await open.stop();
-      if (openDatabase) await dropScratchDatabase(server, openDatabase);
-      await removeCluster(join(openDir, 'postgres'));
-      await rm(openDir, { recursive: true, force: true });
-    }
-  }, 120000);
+  it(
+    'lets writes through without a token, and says so loudly',
+    async () => {
+      const openDir = await mkdtemp(join(tmpdir(), 'cats-e2e-open-'));
+      const openDatabase = external ? await createScratchDatabase(server, 'cats_e2e_open') : undefined;
+      const open = await startApi({ dataDir: openDir, databaseUrl: openDatabase, args: ['--open'] });
+      try {
+        expect(open.output()).toContain('!!! OPEN (--open): no route checks a token');
+        const created = await request(open.baseUrl, 'POST', '/add', cat, { authorization: '' });
+        expect(created.status).toBe(201);
+        const { body } = await request(open.baseUrl, 'GET', '/openapi.json');
+        expect(body.paths['/cats'].post.security).toEqual([]);
+      } finally {
+        await open.stop();
+        if (openDatabase) await dropScratchDatabase(server, openDatabase);
+        await removeCluster(join(openDir, 'postgres'));
+        await rm(openDir, { recursive: true, force: true });
+      }
+    },
+    apiTimeoutMs,
+  );
 });
 
 describe('npm start -- --param=authReads=true', () => {
-  it('closes the reads as a stage would: 401 without a token, 403 with only cats/write, 200 with cats/read; the docs stay open', async () => {
-    const readsDir = await mkdtemp(join(tmpdir(), 'cats-e2e-reads-'));
-    const readsDatabase = external ? await createScratchDatabase(server, 'cats_e2e_reads') : undefined;
-    const closed = await startApi({ dataDir: readsDir, databaseUrl: readsDatabase, args: ['--param=authReads=true'] });
-    try {
-      expect(closed.output()).toContain('reads one with cats/read');
-      const none = { authorization: '' };
-      // The document of this API says reads need cats/read, so request() checks these answers against it.
-      const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
-      expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
-      expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
-      expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
-      expect((await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status).toBe(
-        403,
-      );
-      const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
-      expect(read.status).toBe(200);
-    } finally {
-      await closed.stop();
-      if (readsDatabase) await dropScratchDatabase(server, readsDatabase);
-      await removeCluster(join(readsDir, 'postgres'));
-      await rm(readsDir, { recursive: true, force: true });
-    }
-  }, 120000);
+  it(
+    'closes the reads as a stage would: 401 without a token, 403 with only cats/write, 200 with cats/read; the docs stay open',
+    async () => {
+      const readsDir = await mkdtemp(join(tmpdir(), 'cats-e2e-reads-'));
+      const readsDatabase = external ? await createScratchDatabase(server, 'cats_e2e_reads') : undefined;
+      const closed = await startApi({
+        dataDir: readsDir,
+        databaseUrl: readsDatabase,
+        args: ['--param=authReads=true'],
+      });
+      try {
+        expect(closed.output()).toContain('reads one with cats/read');
+        const none = { authorization: '' };
+        // The document of this API says reads need cats/read, so request() checks these answers against it.
+        const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
+        expect(body.paths['/cats'].get.security).toEqual([{ bearerAuth: ['cats/read'] }]);
+        expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
+        expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
+        expect(
+          (await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status,
+        ).toBe(403);
+        const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
+        expect(read.status).toBe(200);
+      } finally {
+        await closed.stop();
+        if (readsDatabase) await dropScratchDatabase(server, readsDatabase);
+        await removeCluster(join(readsDir, 'postgres'));
+        await rm(readsDir, { recursive: true, force: true });
+      }
+    },
+    apiTimeoutMs,
+  );
 });
 
 describe('serverless-offline started without npm start', () => {
-  it('refuses to run without --ignoreJWTSignature, which alone makes it check tokens', () => {
-    const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
-    const result = spawnSync(process.execPath, [sls, 'offline', 'start', '--httpPort', '1', '--lambdaPort', '2'], {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      encoding: 'utf8',
-      timeout: 60000,
-      input: '',
-    });
-    expect(result.status).not.toBe(0);
-    expect(`${result.stdout}${result.stderr}`).toContain('checks JWT authorizers only with --ignoreJWTSignature');
-  }, 60000);
+  it(
+    'refuses to run without --ignoreJWTSignature, which alone makes it check tokens',
+    () => {
+      const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
+      const result = spawnSync(process.execPath, [sls, 'offline', 'start', '--httpPort', '1', '--lambdaPort', '2'], {
+        cwd: root,
+        env: { ...process.env, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+        // Only a hang exceeds it: sls took over 60 s to start at a load average of 60 on 2 cores.
+        timeout: apiTimeoutMs,
+        input: '',
+      });
+      expect(result.status).not.toBe(0);
+      expect(`${result.stdout}${result.stderr}`).toContain('checks JWT authorizers only with --ignoreJWTSignature');
+    },
+    apiTimeoutMs,
+  );
 });

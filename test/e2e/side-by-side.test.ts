@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ApiProcess, request, startApi } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,29 +26,33 @@ beforeAll(async () => {
   databaseUrl = await createScratchDatabase(server, 'cats_side');
   api = await startApi({ dataDir: join(folder, 'data'), databaseUrl });
   expect(api.output()).toContain('[cats-api] Ready:');
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await api?.stop();
   await dropScratchDatabase(server, databaseUrl);
   await rm(folder, { recursive: true, force: true });
-}, 60000);
+}, apiTimeoutMs);
 
-it('keeps answering, on routes not called before too, after `sls package` ran in the same checkout', async () => {
-  expect((await request(api.baseUrl, 'GET', '/cats')).status).toBe(200);
+it(
+  'keeps answering, on routes not called before too, after `sls package` ran in the same checkout',
+  async () => {
+    expect((await request(api.baseUrl, 'GET', '/cats')).status).toBe(200);
 
-  // As a user types it: the default work folder, the environment of a shell.
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
-  delete env.CATS_ESBUILD_WORK_FOLDER;
-  await promisify(execFile)(process.execPath, [sls, 'package', '--stage', 'dev', '--package', join(folder, 'pkg')], {
-    cwd: root,
-    env,
-    timeout: 120000,
-  });
+    // As a user types it: the default work folder, the environment of a shell.
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+    delete env.CATS_ESBUILD_WORK_FOLDER;
+    await promisify(execFile)(process.execPath, [sls, 'package', '--stage', 'dev', '--package', join(folder, 'pkg')], {
+      cwd: root,
+      env,
+      timeout: apiTimeoutMs,
+    });
 
-  // createCat's first call: serverless-offline loads its bundle only now.
-  const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Side', price: 1, breed: 'side-by-side' });
-  expect(created.status).toBe(201);
-  expect((await request(api.baseUrl, 'GET', `/cats/${created.body.id}`)).body).toEqual(created.body);
-  expect(api.child.exitCode).toBeNull();
-}, 180000);
+    // createCat's first call: serverless-offline loads its bundle only now.
+    const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Side', price: 1, breed: 'side-by-side' });
+    expect(created.status).toBe(201);
+    expect((await request(api.baseUrl, 'GET', `/cats/${created.body.id}`)).body).toEqual(created.body);
+    expect(api.child.exitCode).toBeNull();
+  },
+  apiTimeoutMs,
+);

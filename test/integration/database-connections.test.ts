@@ -64,10 +64,11 @@ it('opens one connection per container by default', async () => {
 
 it('turns a statement that outlives the statement timeout into a 503 problem', async () => {
   const handle = database({ DB_STATEMENT_TIMEOUT_MS: '200' });
-  const started = Date.now();
   const error = await sql`SELECT pg_sleep(5)`.execute(handle.db).catch((e: unknown) => e);
-  expect(Date.now() - started).toBeLessThan(2000);
+  // The server's statement timeout cancelled it (query_canceled), not the
+  // client's later timeout and not the end of the sleep.
   expect((error as { code?: string }).code).toBe('57014');
+  expect(String(error)).toMatch(/statement timeout/);
   const problem = toProblem(error);
   expect(problem.status).toBe(503);
   expect(problem.headers['retry-after']).toBeDefined();
@@ -99,7 +100,10 @@ it('survives an idle connection being terminated while the process is awake', as
   const first = await backendPid(handle);
   const killer = database();
   await sql`SELECT pg_terminate_backend(${first})`.execute(killer.db);
-  await new Promise((r) => setTimeout(r, 100)); // the error event reaches the pool's listener
+  // The error event reaches the pool's listener, which drops the client: wait for that, not for a time.
+  for (const giveUp = Date.now() + 60000; handle.pool.totalCount > 0 && Date.now() < giveUp; ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   expect(handle.pool.totalCount).toBe(0);
   expect(await backendPid(handle)).not.toBe(first);
 });

@@ -16,6 +16,7 @@
  * event, not for a fixed time.
  */
 import { sql } from 'kysely';
+import pg from 'pg';
 import { handler as createCat } from '../../functions/create-cat.js';
 import { handler as getCat } from '../../functions/get-cat.js';
 import { readDatabaseSettings } from '../../lib/config.js';
@@ -150,7 +151,7 @@ it('answers 503 when the socket closes mid-statement, then recovers', async () =
 it('fails a statement at once on a connection already known to be gone, instead of sending it', async () => {
   const { db: database, pool } = createDatabase(readDatabaseSettings({ DATABASE_URL: relay.url(databaseUrl) }));
   const clients: GuardedClient[] = [];
-  pool.on('connect', (client) => clients.push(client as GuardedClient));
+  pool.on('connect', (client) => clients.push(client as unknown as GuardedClient));
   try {
     await database.connection().execute(async (connection) => {
       await sql`SELECT 1`.execute(connection);
@@ -254,36 +255,49 @@ it('survives FATAL 57P01 right after the early connection becomes ready, and the
 });
 
 describe("Kysely's query-cancel connection", () => {
-  const abortedQuery = async () => {
-    // Far longer than the abort's 100 ms, so even a stalled test process sees the abort first.
-    const error = await sql`SELECT pg_sleep(2)`
-      .execute(db(), { signal: AbortSignal.timeout(100), inflightQueryAbortStrategy: 'cancel query' })
-      .catch((e: unknown) => e);
-    expect((error as Error).name).toBe('TimeoutError');
+  /** Holds the lock the aborted query waits for, on a connection of its own (not through the relay). */
+  let blocker: pg.Client;
+  beforeAll(async () => {
+    blocker = new pg.Client({ connectionString: databaseUrl });
+    await blocker.connect();
+  });
+  afterAll(() => blocker.end());
+
+  /**
+   * A query aborted after 100 ms (Kysely then cancels it from a second
+   * connection) that runs until the fault has fired: it waits for a lock the
+   * test holds, so the abort always finds it running, however slow the
+   * machine (a sleep of fixed length could end first and cancel nothing).
+   */
+  const abortedQuery = async (fired: Promise<void>) => {
+    await blocker.query('SELECT pg_advisory_lock(4242)');
+    try {
+      const error = await sql`SELECT pg_advisory_xact_lock(4242)`
+        .execute(db(), { signal: AbortSignal.timeout(100), inflightQueryAbortStrategy: 'cancel query' })
+        .catch((e: unknown) => e);
+      expect((error as Error).name).toBe('TimeoutError');
+      await fired;
+    } finally {
+      await blocker.query('SELECT pg_advisory_unlock(4242)');
+    }
   };
 
   it('survives FATAL 57P01 right after the cancel connection becomes ready', async () => {
     expect((await read()).status).toBe(404);
     const cancelConnection = relay.accepted() + 1;
-    const fired = relay.arm({ trigger: { step: 'ready' }, action: 'fatal', connection: cancelConnection });
-    await abortedQuery();
-    await fired;
+    await abortedQuery(relay.arm({ trigger: { step: 'ready' }, action: 'fatal', connection: cancelConnection }));
     await new Promise((ok) => setTimeout(ok, 100));
   });
 
   it('survives FATAL 57P01 in place of the pg_cancel_backend answer', async () => {
-    const fired = relay.arm({ trigger: { step: 'query', sql: /pg_cancel_backend/ }, action: 'fatal' });
-    await abortedQuery();
-    await fired;
+    await abortedQuery(relay.arm({ trigger: { step: 'query', sql: /pg_cancel_backend/ }, action: 'fatal' }));
     await new Promise((ok) => setTimeout(ok, 100));
   });
 
   it('survives the cancel connection failing while it authenticates', async () => {
     expect((await read()).status).toBe(404);
     const cancelConnection = relay.accepted() + 1;
-    const fired = relay.arm({ trigger: { step: 'auth' }, action: 'fatal', connection: cancelConnection });
-    await abortedQuery();
-    await fired;
+    await abortedQuery(relay.arm({ trigger: { step: 'auth' }, action: 'fatal', connection: cancelConnection }));
     await new Promise((ok) => setTimeout(ok, 100));
   });
 });

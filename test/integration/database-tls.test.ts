@@ -20,6 +20,7 @@ import {
   serverAccount,
   startLocalDatabase,
 } from '../../scripts/local-db.js';
+import { apiTimeoutMs } from '../support/api-process.js';
 import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
 
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cats-test-AbCdEf';
@@ -44,7 +45,7 @@ beforeAll(async () => {
       `ssl_key_file=${certificates.serverKeyFile}`,
     ],
   });
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await Promise.all(handles.map((h) => h.db.destroy().catch(() => {})));

@@ -88,7 +88,8 @@ function container(env: Record<string, string>): {
   };
 }
 
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+/** Waits for an event; the bound only ends a wait for one that never comes. */
+async function waitFor(condition: () => boolean, ms = 60000): Promise<void> {
   const until = Date.now() + ms;
   while (!condition() && Date.now() < until) await new Promise((ok) => setTimeout(ok, 10));
 }

@@ -23,6 +23,13 @@ useFuzzSeed(import.meta.url);
 
 useScratchDatabase('cats_fuzz');
 
+/**
+ * Each property sends hundreds to thousands of requests, with a table
+ * fingerprint around each: seconds on an idle machine, minutes on a loaded
+ * one. A bound that only a hang exceeds, not Jest's 30 s default.
+ */
+const propertyTimeoutMs = 15 * 60 * 1000;
+
 /** A fingerprint of the whole table, cheap enough to take around every request. */
 async function tableState(): Promise<string> {
   const { rows } = await sql<{ state: string | null }>`
@@ -125,102 +132,122 @@ async function expectNoChangeUnlessAccepted(handler: HttpHandler, event: APIGate
   return reply;
 }
 
-it('answers any POST body with a 201 that round-trips exactly, or a 4xx problem that changes nothing', async () => {
-  let accepted = 0;
-  await fc.assert(
-    fc.asyncProperty(body, contentType, async (payload, type) => {
-      const reply = await expectNoChangeUnlessAccepted(createCat, withBody('create-cat', payload, type));
-      if (reply.status === 201 && 'json' in payload) {
-        accepted += 1;
-        const sent = payload.json as { name: string; price: number; breed: string };
-        expect(reply.body).toMatchObject({ name: sent.name, price: sent.price, breed: sent.breed });
-        const read = await call(getCat, httpEvent('get-cat', { id: reply.body.id }));
-        expect(read.body).toEqual(reply.body);
-      } else {
-        expect([400, 415]).toContain(reply.status);
-      }
-    }),
-    { numRuns: 1500 },
-  );
-  // The round-trip half of the property must have been exercised too.
-  expect(accepted).toBeGreaterThan(20);
-});
+it(
+  'answers any POST body with a 201 that round-trips exactly, or a 4xx problem that changes nothing',
+  async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (payload, type) => {
+        const reply = await expectNoChangeUnlessAccepted(createCat, withBody('create-cat', payload, type));
+        if (reply.status === 201 && 'json' in payload) {
+          accepted += 1;
+          const sent = payload.json as { name: string; price: number; breed: string };
+          expect(reply.body).toMatchObject({ name: sent.name, price: sent.price, breed: sent.breed });
+          const read = await call(getCat, httpEvent('get-cat', { id: reply.body.id }));
+          expect(read.body).toEqual(reply.body);
+        } else {
+          expect([400, 415]).toContain(reply.status);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    // The round-trip half of the property must have been exercised too.
+    expect(accepted).toBeGreaterThan(20);
+  },
+  propertyTimeoutMs,
+);
 
-it('answers any PATCH with the updated cat or a 4xx problem that leaves it as it was', async () => {
-  let accepted = 0;
-  const created = await call(createCat, httpEvent('create-cat'));
-  const id = created.body.id as number;
-  await fc.assert(
-    fc.asyncProperty(body, contentType, fc.oneof(fc.constant(String(id)), pathId), async (payload, type, rawId) => {
-      const event = withBody('update-cat', payload, type);
-      event.pathParameters = { id: rawId };
-      const before = (await call(getCat, httpEvent('get-cat', { id }))).body;
-      const reply = await expectNoChangeUnlessAccepted(updateCat, event);
-      const after = (await call(getCat, httpEvent('get-cat', { id }))).body;
-      if (reply.status === 200 && 'json' in payload) {
-        accepted += 1;
-        expect(reply.body).toMatchObject(payload.json as object);
-        if (rawId === String(id)) expect(after).toEqual(reply.body);
-      } else {
-        expect(after).toEqual(before);
-      }
-    }),
-    { numRuns: 800 },
-  );
-  expect(accepted).toBeGreaterThan(10);
-});
+it(
+  'answers any PATCH with the updated cat or a 4xx problem that leaves it as it was',
+  async () => {
+    let accepted = 0;
+    const created = await call(createCat, httpEvent('create-cat'));
+    const id = created.body.id as number;
+    await fc.assert(
+      fc.asyncProperty(body, contentType, fc.oneof(fc.constant(String(id)), pathId), async (payload, type, rawId) => {
+        const event = withBody('update-cat', payload, type);
+        event.pathParameters = { id: rawId };
+        const before = (await call(getCat, httpEvent('get-cat', { id }))).body;
+        const reply = await expectNoChangeUnlessAccepted(updateCat, event);
+        const after = (await call(getCat, httpEvent('get-cat', { id }))).body;
+        if (reply.status === 200 && 'json' in payload) {
+          accepted += 1;
+          expect(reply.body).toMatchObject(payload.json as object);
+          if (rawId === String(id)) expect(after).toEqual(reply.body);
+        } else {
+          expect(after).toEqual(before);
+        }
+      }),
+      { numRuns: 800 },
+    );
+    expect(accepted).toBeGreaterThan(10);
+  },
+  propertyTimeoutMs,
+);
 
-it('answers any path id on GET and DELETE with a cat, a 204, or a 4xx problem', async () => {
-  await fc.assert(
-    fc.asyncProperty(pathId, fc.boolean(), async (rawId, remove) => {
-      const event = httpEvent(remove ? 'delete-cat' : 'get-cat');
-      event.pathParameters = { id: rawId };
-      const reply = await expectNoChangeUnlessAccepted(remove ? deleteCat : getCat, event);
-      expect([200, 204, 400, 404]).toContain(reply.status);
-    }),
-    { numRuns: 800 },
-  );
-});
+it(
+  'answers any path id on GET and DELETE with a cat, a 204, or a 4xx problem',
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(pathId, fc.boolean(), async (rawId, remove) => {
+        const event = httpEvent(remove ? 'delete-cat' : 'get-cat');
+        event.pathParameters = { id: rawId };
+        const reply = await expectNoChangeUnlessAccepted(remove ? deleteCat : getCat, event);
+        expect([200, 204, 400, 404]).toContain(reply.status);
+      }),
+      { numRuns: 800 },
+    );
+  },
+  propertyTimeoutMs,
+);
 
-it('answers any query string on GET /cats with a page or a 4xx problem naming a parameter', async () => {
-  const parameter = fc.oneof(fc.constantFrom('limit', 'cursor', 'breed'), fc.string({ maxLength: 10 }));
-  const value = fc.oneof(nastyText, nastyNumber.map(String), fc.base64String({ maxLength: 60 }));
-  await fc.assert(
-    fc.asyncProperty(fc.dictionary(parameter, value, { maxKeys: 4 }), async (query) => {
-      const reply = await call(listCats, httpEvent('list-cats', { query }));
-      expectWellFormed(reply);
-      if (reply.status === 200) {
-        expect(Array.isArray(reply.body.items)).toBe(true);
-      } else {
-        expect(reply.status).toBe(400);
-        expect(reply.body.errors.length).toBeGreaterThan(0);
-      }
-    }),
-    { numRuns: 800 },
-  );
-});
+it(
+  'answers any query string on GET /cats with a page or a 4xx problem naming a parameter',
+  async () => {
+    const parameter = fc.oneof(fc.constantFrom('limit', 'cursor', 'breed'), fc.string({ maxLength: 10 }));
+    const value = fc.oneof(nastyText, nastyNumber.map(String), fc.base64String({ maxLength: 60 }));
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(parameter, value, { maxKeys: 4 }), async (query) => {
+        const reply = await call(listCats, httpEvent('list-cats', { query }));
+        expectWellFormed(reply);
+        if (reply.status === 200) {
+          expect(Array.isArray(reply.body.items)).toBe(true);
+        } else {
+          expect(reply.status).toBe(400);
+          expect(reply.body.errors.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 800 },
+    );
+  },
+  propertyTimeoutMs,
+);
 
-it('answers any value of the headers the API reads (If-Match, If-None-Match, Idempotency-Key) with a 2xx/3xx or a 4xx problem', async () => {
-  const created = await call(createCat, httpEvent('create-cat'));
-  const id = created.body.id as number;
-  const headerValue = fc.oneof(
-    fc.string({ unit: 'binary', maxLength: 80 }),
-    fc.constantFrom('*', '"1"', 'W/"1"', '"1", "2"', '""', '"', ',', 'W/', '"99999999999"'),
-  );
-  await fc.assert(
-    fc.asyncProperty(
-      fc.constantFrom('if-match', 'if-none-match', 'idempotency-key'),
-      headerValue,
-      async (name, value) => {
-        const headers = { [name]: value };
-        const replies = [
-          await call(getCat, httpEvent('get-cat', { id, headers })),
-          await expectNoChangeUnlessAccepted(updateCat, httpEvent('update-cat', { id, body: { price: 5 }, headers })),
-          await expectNoChangeUnlessAccepted(createCat, httpEvent('create-cat', { headers })),
-        ];
-        for (const reply of replies) expectWellFormed(reply);
-      },
-    ),
-    { numRuns: 300 },
-  );
-});
+it(
+  'answers any value of the headers the API reads (If-Match, If-None-Match, Idempotency-Key) with a 2xx/3xx or a 4xx problem',
+  async () => {
+    const created = await call(createCat, httpEvent('create-cat'));
+    const id = created.body.id as number;
+    const headerValue = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.constantFrom('*', '"1"', 'W/"1"', '"1", "2"', '""', '"', ',', 'W/', '"99999999999"'),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('if-match', 'if-none-match', 'idempotency-key'),
+        headerValue,
+        async (name, value) => {
+          const headers = { [name]: value };
+          const replies = [
+            await call(getCat, httpEvent('get-cat', { id, headers })),
+            await expectNoChangeUnlessAccepted(updateCat, httpEvent('update-cat', { id, body: { price: 5 }, headers })),
+            await expectNoChangeUnlessAccepted(createCat, httpEvent('create-cat', { headers })),
+          ];
+          for (const reply of replies) expectWellFormed(reply);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  },
+  propertyTimeoutMs,
+);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, type LocalDatabase, startLocalDatabase } from '../../scripts/local-db.js';
+import { apiTimeoutMs } from '../support/api-process.js';
 
 const localeVariables = ['LANG', 'LC_ALL', 'LC_CTYPE', 'LC_COLLATE'];
 let folder: string;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   } finally {
     for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
   }
-}, 120000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   await server?.stop();

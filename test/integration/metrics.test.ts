@@ -24,7 +24,7 @@ const saved = {
   trace: process.env._X_AMZN_TRACE_ID,
 };
 
-beforeAll(() => {
+beforeAll(async () => {
   // The tests run with metrics off (test-setup.ts); the deployed functions
   // write them, in the namespace serverless.yml gives, and Lambda sets the
   // initialization type that Powertools' cold-start metric looks for. The
@@ -34,6 +34,9 @@ beforeAll(() => {
   process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
   // Likewise the logger, built on its first line: the deployed level.
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  // This container's cold start is spent here, whichever test runs first;
+  // the cold-start test loads a container of its own.
+  await output(() => call(getCat, httpEvent('get-cat', { id: 999999 })));
 });
 
 afterAll(() => {
@@ -128,6 +131,21 @@ const requestMetric = (name: string, unit: string, route: string, value: unknown
 
 describe('the metrics of a request', () => {
   it('writes a cold start for the function once, then requests, latency and errors by route on one line', async () => {
+    // A new container: the function's modules loaded afresh, as Lambda does on a cold start.
+    const fresh: { getCat?: typeof getCat; closeDatabase?: typeof closeDatabase } = {};
+    await jest.isolateModulesAsync(async () => {
+      fresh.getCat = (await import('../../functions/get-cat.js')).handler;
+      fresh.closeDatabase = (await import('../../lib/db/index.js')).closeDatabase;
+    });
+    const coldGetCat = fresh.getCat as typeof getCat;
+    try {
+      await expectColdThenWarm(coldGetCat);
+    } finally {
+      await fresh.closeDatabase?.();
+    }
+  });
+
+  async function expectColdThenWarm(getCat: Parameters<typeof call>[0]): Promise<void> {
     const first = await output(() => call(getCat, httpEvent('get-cat', { id: 999999 })));
     expect(first.result.status).toBe(404);
     const emfLines = first.lines.filter(isEmf);
@@ -155,7 +173,7 @@ describe('the metrics of a request', () => {
     const names = metricsOf(second.lines).map((m) => m.name);
     expect(names).not.toContain(metricNames.coldStart);
     expect(names).toEqual(['Requests', 'Latency', 'ClientErrors', 'ServerErrors']);
-  });
+  }
 
   it('counts CatsCreated, CatsChanged and CatsDeleted by the route that did them, and a 412 as PreconditionFailed', async () => {
     const created = await output(() =>

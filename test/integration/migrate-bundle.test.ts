@@ -15,6 +15,7 @@ import pg from 'pg';
 import { readDatabaseSettings } from '../../lib/config.js';
 import { createDatabase } from '../../lib/db/index.js';
 import { migrateToLatest, migrations } from '../../lib/db/migrations.js';
+import { apiTimeoutMs } from '../support/api-process.js';
 import { functionBuildOptions, root } from '../support/bundle.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -58,7 +59,7 @@ if (action === 'down') {
 async function invoke(bundle: string, action: 'up' | 'down', databaseUrl: string): Promise<any> {
   const running = promisify(execFile)(process.execPath, ['--enable-source-maps', runner, bundle, action], {
     env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: '', POWERTOOLS_LOG_LEVEL: 'WARN' },
-    timeout: 30000,
+    timeout: apiTimeoutMs, // only a hang exceeds it
   });
   const { stdout } = await running.catch((error: { stderr?: string }) => {
     throw new Error(`the bundled migrate function failed (${action}):\n${error.stderr ?? error}`);
@@ -119,45 +120,57 @@ beforeAll(async () => {
     build(join(root, 'functions/migrate.ts'), join(folder, 'deployed', 'migrate.mjs')),
     build(entry, join(folder, 'with-migrator', 'migrate.mjs')),
   ]);
-}, 60000);
+}, apiTimeoutMs);
 
 afterAll(async () => {
   for (const url of scratch) await dropScratchDatabase(server, url);
   await rm(folder, { recursive: true, force: true });
 });
 
-it('applies every migration to an empty database from the bundle, then finds nothing to do', async () => {
-  const url = await freshDatabase();
-  expect(await invoke(deployed, 'up', url)).toEqual({ applied: allMigrations });
-  expect(await invoke(deployed, 'up', url)).toEqual({ applied: [] });
-  expect(await appliedMigrations(url)).toEqual(allMigrations);
-}, 60000);
+it(
+  'applies every migration to an empty database from the bundle, then finds nothing to do',
+  async () => {
+    const url = await freshDatabase();
+    expect(await invoke(deployed, 'up', url)).toEqual({ applied: allMigrations });
+    expect(await invoke(deployed, 'up', url)).toEqual({ applied: [] });
+    expect(await appliedMigrations(url)).toEqual(allMigrations);
+  },
+  apiTimeoutMs,
+);
 
-it('leaves the same tables, columns, indexes and constraints as the migrations run from source', async () => {
-  const [fromBundle, fromSource] = [await freshDatabase(), await freshDatabase()];
-  await invoke(deployed, 'up', fromBundle);
-  const { db } = createDatabase(readDatabaseSettings({ DATABASE_URL: fromSource }));
-  try {
-    await migrateToLatest(db as never);
-  } finally {
-    await db.destroy();
-  }
-  const bundled = await schemaOf(fromBundle);
-  expect(bundled.indexes.map((index) => index.indexname)).toContain('cats_breed_id_idx');
-  expect(bundled.constraints.map((constraint) => constraint.definition)).toContain('CHECK ((price >= 0))');
-  expect(bundled).toEqual(await schemaOf(fromSource));
-}, 60000);
+it(
+  'leaves the same tables, columns, indexes and constraints as the migrations run from source',
+  async () => {
+    const [fromBundle, fromSource] = [await freshDatabase(), await freshDatabase()];
+    await invoke(deployed, 'up', fromBundle);
+    const { db } = createDatabase(readDatabaseSettings({ DATABASE_URL: fromSource }));
+    try {
+      await migrateToLatest(db as never);
+    } finally {
+      await db.destroy();
+    }
+    const bundled = await schemaOf(fromBundle);
+    expect(bundled.indexes.map((index) => index.indexname)).toContain('cats_breed_id_idx');
+    expect(bundled.constraints.map((constraint) => constraint.definition)).toContain('CHECK ((price >= 0))');
+    expect(bundled).toEqual(await schemaOf(fromSource));
+  },
+  apiTimeoutMs,
+);
 
-it('undoes every migration from the bundle, leaving only the migrator tables, and applies them all again', async () => {
-  const url = await freshDatabase();
-  await invoke(deployed, 'up', url);
-  const undone = await invoke(withMigrator, 'down', url);
-  expect(undone).toEqual(
-    [...allMigrations].reverse().map((migrationName) => ({ migrationName, direction: 'Down', status: 'Success' })),
-  );
-  const tables = (await schemaOf(url)).columns.map((column) => column.table_name);
-  expect([...new Set(tables)].sort()).toEqual(['kysely_migration', 'kysely_migration_lock']);
-  expect(await appliedMigrations(url)).toEqual([]);
-  expect(await invoke(deployed, 'up', url)).toEqual({ applied: allMigrations });
-  expect(await appliedMigrations(url)).toEqual(allMigrations);
-}, 60000);
+it(
+  'undoes every migration from the bundle, leaving only the migrator tables, and applies them all again',
+  async () => {
+    const url = await freshDatabase();
+    await invoke(deployed, 'up', url);
+    const undone = await invoke(withMigrator, 'down', url);
+    expect(undone).toEqual(
+      [...allMigrations].reverse().map((migrationName) => ({ migrationName, direction: 'Down', status: 'Success' })),
+    );
+    const tables = (await schemaOf(url)).columns.map((column) => column.table_name);
+    expect([...new Set(tables)].sort()).toEqual(['kysely_migration', 'kysely_migration_lock']);
+    expect(await appliedMigrations(url)).toEqual([]);
+    expect(await invoke(deployed, 'up', url)).toEqual({ applied: allMigrations });
+    expect(await appliedMigrations(url)).toEqual(allMigrations);
+  },
+  apiTimeoutMs,
+);

@@ -21,6 +21,12 @@ export interface ApiProcess {
   child: ChildProcess;
   /** Everything it printed so far, stdout and stderr. */
   output(): string;
+  /**
+   * The first line it prints (or printed) that contains `marker`, such as a
+   * request's id: waits for the event, whatever came before it. The bound
+   * only turns a line that never comes into a failure with the output.
+   */
+  lineWith(marker: string, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
   /** Sends a signal (Ctrl-C by default) and waits for the exit. */
@@ -41,6 +47,11 @@ export interface ApiOptions {
   cwd?: string;
   /** Options of `npm start` (`--open`, `--param=authReads=true`). */
   args?: string[];
+  /**
+   * Run it as `npm start` (npm, then its shell, then node), the way a user
+   * or an IDE does, rather than node on scripts/start.ts directly.
+   */
+  viaNpm?: boolean;
 }
 
 // serverless-offline never checks a signature, so any key will do; one of
@@ -61,6 +72,16 @@ export function authorizationFor(baseUrl: string): Record<string, string> {
   const token = tokens.get(baseUrl);
   return token ? { authorization: `Bearer ${token}` } : {};
 }
+
+/**
+ * How long starting the API (a PostgreSQL cluster, migrations, esbuild
+ * bundling every function, serverless-offline) may take before it counts as
+ * hung: seconds on an idle machine, minutes on a loaded one (a 90 s bound
+ * failed at a load average of 50 on 2 cores). Only a hang exceeds it.
+ */
+const apiStartLimitMs = 10 * 60 * 1000;
+/** The Jest timeout of a hook or test that starts or stops an API: above apiStartLimitMs, so startApi reports first. */
+export const apiTimeoutMs = 15 * 60 * 1000;
 
 export async function startApi(options: ApiOptions): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
@@ -86,21 +107,26 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
     // Jest's own Node flags are not for the API.
     NODE_OPTIONS: '',
     POWERTOOLS_LOG_LEVEL: 'WARN',
+    // No emulator Lambda timeout (serverless.yml): 15 s of wall clock is a
+    // timing assertion on the machine's load; the tests' own bounds catch a hang.
+    OFFLINE_NO_LAMBDA_TIMEOUT: 'true',
     ...options.env,
   };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...(options.args ?? [])], {
-    cwd: options.cwd ?? root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const start = ['--import', 'tsx', 'scripts/start.ts'];
+  // npm's own CLI when the tests run under npm (npm_execpath), else the one on PATH.
+  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  const [command = '', ...commandArgs] = options.viaNpm
+    ? [...npm, 'start', ...(options.args?.length ? ['--', ...options.args] : [])]
+    : [process.execPath, ...start, ...(options.args ?? [])];
+  const child = spawn(command, commandArgs, { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const waitFor = options.waitFor ?? /\[cats-api\] Ready:/;
   await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`API did not start in time:\n${text}`)), 90000);
+    const timer = setTimeout(() => fail(new Error(`API did not start in time:\n${text}`)), apiStartLimitMs);
     const onData = (chunk: Buffer) => {
       text += chunk.toString();
       if (waitFor.test(text)) {
@@ -123,6 +149,15 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
     token,
     child,
     output: () => text,
+    async lineWith(marker, timeoutMs = 60000) {
+      const giveUp = Date.now() + timeoutMs;
+      for (;;) {
+        const line = text.split('\n').find((candidate) => candidate.includes(marker));
+        if (line !== undefined) return line;
+        if (Date.now() > giveUp) throw new Error(`no line with ${marker} in the output:\n${text}`);
+        await new Promise((again) => setTimeout(again, 20));
+      }
+    },
     exited,
     async stop(signal: NodeJS.Signals = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -21,3 +21,17 @@ export function useFuzzSeed(file: string): number {
   console.log(`${basename(file)}: fast-check seed ${seed}; replay with CATS_FUZZ_SEED=${seed}`);
   return seed;
 }
+
+/**
+ * The seeds a long fuzz runs one after the other in one process:
+ * CATS_FUZZ_SEEDS=<n> asks for `first` and n - 1 more, each printed; without
+ * it, `first` alone.
+ */
+export function fuzzSeeds(first: number): number[] {
+  const count = Number(process.env.CATS_FUZZ_SEEDS ?? 1);
+  if (!Number.isInteger(count) || count < 1) throw new Error('CATS_FUZZ_SEEDS must be a count of seeds, 1 or more');
+  const seeds = [first];
+  while (seeds.length < count) seeds.push(Date.now() ^ (Math.random() * 0x100000000));
+  if (count > 1) console.log(`fast-check seeds ${seeds.join(', ')}; replay one with CATS_FUZZ_SEED=<seed>`);
+  return seeds;
+}

@@ -33,7 +33,7 @@ function runToken(args: string[]) {
     cwd: root,
     env: { ...process.env, CATS_DATA_DIR: dataDir, NODE_OPTIONS: '' },
     encoding: 'utf8',
-    timeout: 30000,
+    timeout: 5 * 60 * 1000, // only a hang exceeds it
   });
 }
 
