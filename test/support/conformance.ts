@@ -39,11 +39,20 @@ export async function routeHandler(route: string): Promise<HttpHandler> {
 
 /** A resource's five routes, each called with an event for it (and checked against the document). */
 export async function resourceClient(plural: string) {
-  const [list, create, get, update, remove] = (await Promise.all(
-    [`GET /${plural}`, `POST /${plural}`, `GET /${plural}/{id}`, `PATCH /${plural}/{id}`, `DELETE /${plural}/{id}`].map(
-      routeHandler,
-    ),
-  )) as [HttpHandler, HttpHandler, HttpHandler, HttpHandler, HttpHandler];
+  // One at a time: Jest's ES module loader can fail concurrent dynamic
+  // imports that share modules ("request for ... is not in cache").
+  const handlers: HttpHandler[] = [];
+  for (const route of ['GET', 'POST', 'GET {id}', 'PATCH {id}', 'DELETE {id}']) {
+    const [method, id] = route.split(' ');
+    handlers.push(await routeHandler(`${method} /${plural}${id ? '/{id}' : ''}`));
+  }
+  const [list, create, get, update, remove] = handlers as [
+    HttpHandler,
+    HttpHandler,
+    HttpHandler,
+    HttpHandler,
+    HttpHandler,
+  ];
   const at = (id: unknown, changes: Changes = {}) => ({ ...changes, path: { id: String(id) } });
   return {
     list: (query: Record<string, string> = {}) => call(list, routeEvent(`GET /${plural}`, { query })),
