@@ -150,6 +150,15 @@ const cats: ResourceDoc = {
   listQuery: listQuerySchema,
   create: newCatSchema,
   patch: catPatchSchema,
+  // Names and prices repeat (every third, every fourth): sorts meet ties.
+  sample: (n) => ({ name: `Tom ${n % 3}`, price: (n % 4) * 100, breed: n % 2 ? 'tabby' : 'bengal' }),
+  // Distinct names, 100,000 prices, 50 breeds, one creation time per second back from now.
+  bulkRow: {
+    name: `'cat ' || md5(i::text)`,
+    price: '(i * 7919) % 100000',
+    breed: `'breed ' || (i % 50)`,
+    created_at: `now() - i * interval '1 second'`,
+  },
 };
 
 /** The standard routes at /cats and /cats/{id}, and the tutorial's aliases of them. */

@@ -88,3 +88,31 @@ export function isConnectionLost(error: unknown): boolean {
 export function isDatabaseUnavailable(error: unknown): boolean {
   return isConnectionLost(error) || someError(error, (e) => typeof e.code === 'string' && busyStates.has(e.code));
 }
+
+/**
+ * What a statement on one row found instead of doing its work: the row is
+ * not there, or (with If-Match) it is at another version. The database layer
+ * says what happened; lib/http/errors.ts decides what a client is answered.
+ */
+export class RowNotFound extends Error {
+  override name = 'RowNotFound';
+  constructor(
+    /** The resource's noun ("cat"), for the message. */
+    readonly noun: string,
+    readonly id: number,
+  ) {
+    super(`${noun} ${id} does not exist`);
+  }
+}
+
+export class VersionMismatch extends Error {
+  override name = 'VersionMismatch';
+  constructor(
+    readonly noun: string,
+    readonly id: number,
+    /** The row's version now, which the client's If-Match did not name. */
+    readonly currentVersion: number,
+  ) {
+    super(`${noun} ${id} is at version ${currentVersion}`);
+  }
+}

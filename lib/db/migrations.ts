@@ -3,9 +3,71 @@
  * bundles them into the `migrate` function. Append new ones; never edit one
  * that has been deployed. Names sort in the order they apply.
  */
-import { type Kysely, sql } from 'kysely';
+import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
 import { defaultApplicationUser, readApplicationUser } from '../config.js';
+
+/**
+ * What deleting a referenced row does to the rows that name it: `restrict`
+ * refuses the delete (the API answers 409), `set null` clears the reference
+ * and `cascade` deletes them too (the API answers 204 either way).
+ */
+export type DeleteRule = 'restrict' | 'set null' | 'cascade';
+
+/**
+ * A new resource's table with the columns lib/db/versioned-rows.ts relies on
+ * (a generated id, the version that is its ETag, its creation and change
+ * times); add its own columns to the builder, then `.execute()`.
+ */
+export function createVersionedTable(db: Kysely<unknown>, table: string): CreateTableBuilder<string, never> {
+  return db.schema
+    .createTable(table)
+    .addColumn('id', 'integer', (col) => col.primaryKey().generatedAlwaysAsIdentity())
+    .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
+    .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+    .addColumn('updated_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`));
+}
+
+/**
+ * Adds `column` to `table`, holding the id of a row of `target` (null for
+ * none unless `required`), with its delete rule on the foreign key and an
+ * index, so that deleting a target row finds the rows naming it without
+ * reading the table. When the rule changes rows (`set null`), a trigger bumps
+ * the changed row's version and updated_at, as an API write would: its ETag
+ * changes, so If-None-Match never answers 304 for a row the database changed.
+ * (A write through the API bumps the version itself; the trigger only fires
+ * for an update that did not.)
+ */
+export async function addReference(
+  db: Kysely<unknown>,
+  reference: { table: string; column: string; target: string; onDelete: DeleteRule; required?: boolean },
+): Promise<void> {
+  const { table, column, target, onDelete } = reference;
+  await db.schema
+    .alterTable(table)
+    .addColumn(column, 'integer', (col) => {
+      const constrained = col.references(`${target}.id`).onDelete(onDelete);
+      return reference.required ? constrained.notNull() : constrained;
+    })
+    .execute();
+  await db.schema.createIndex(`${table}_${column}_idx`).on(table).column(column).execute();
+  if (onDelete !== 'set null') return;
+  await sql`CREATE OR REPLACE FUNCTION bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      NEW.version := OLD.version + 1;
+      NEW.updated_at := now();
+      RETURN NEW;
+    END $$`.execute(db);
+  await sql`CREATE TRIGGER ${sql.id(`${table}_${column}_bumps_version`)}
+    BEFORE UPDATE OF ${sql.id(column)} ON ${sql.table(table)}
+    FOR EACH ROW WHEN (NEW.version = OLD.version) EXECUTE FUNCTION bump_version()`.execute(db);
+}
+
+/** Undoes addReference (the trigger and index go with the column). */
+export async function dropReference(db: Kysely<unknown>, table: string, column: string): Promise<void> {
+  await sql`DROP TRIGGER IF EXISTS ${sql.id(`${table}_${column}_bumps_version`)} ON ${sql.table(table)}`.execute(db);
+  await db.schema.alterTable(table).dropColumn(column).execute();
+}
 
 /**
  * Creates the API's role: it logs in, reads and writes the API's rows, and

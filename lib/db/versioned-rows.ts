@@ -15,9 +15,8 @@
  * marks its calls `/* @__PURE__ *\/` for its bundles to drop the unused ones.)
  */
 import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
-import { preconditionFailed } from '../http/conditional.js';
-import { type HttpProblem, notFoundProblem } from '../http/problem.js';
 import { jsonToColumns } from '../rows.js';
+import { RowNotFound, VersionMismatch } from './errors.js';
 import { cachedQuery } from './query-cache.js';
 import type { Database } from './schema.js';
 
@@ -30,20 +29,20 @@ export type VersionedTable = {
 type AnyDb = Kysely<any>;
 type Row<T extends VersionedTable> = Selectable<Database[T]>;
 
-/** Why a conditional write touched no row: it is gone (404), or it changed (412). */
+/** Why a conditional write touched no row: it is gone, or it is at another version. */
 async function missingOrChanged(
   db: AnyDb,
   table: string,
   noun: string,
   id: number,
   ifMatch?: number[],
-): Promise<HttpProblem> {
-  if (ifMatch === undefined) return notFoundProblem(`${noun} ${id}`);
+): Promise<RowNotFound | VersionMismatch> {
+  if (ifMatch === undefined) return new RowNotFound(noun, id);
   const current = await db.selectFrom(table).select('version').where('id', '=', id).executeTakeFirst();
-  return current ? preconditionFailed(`${noun} ${id}`, current.version as number) : notFoundProblem(`${noun} ${id}`);
+  return current ? new VersionMismatch(noun, id, current.version as number) : new RowNotFound(noun, id);
 }
 
-/** Reads a row by id, or throws a 404 naming it ("cat 5 does not exist"). */
+/** Reads a row by id, or throws RowNotFound naming it ("cat 5 does not exist"). */
 /* @__NO_SIDE_EFFECTS__ */
 export function findById<T extends VersionedTable>(table: T, noun: string) {
   const name: string = table;
@@ -52,7 +51,7 @@ export function findById<T extends VersionedTable>(table: T, noun: string) {
   );
   return async (db: Kysely<Database>, id: number): Promise<Row<T>> => {
     const [row] = await query(db as AnyDb, { id });
-    if (!row) throw notFoundProblem(`${noun} ${id}`);
+    if (!row) throw new RowNotFound(noun, id);
     return row as Row<T>;
   };
 }

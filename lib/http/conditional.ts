@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { maxInteger } from '../fields.js';
-import { fieldProblem, HttpProblem, problemTypes } from './problem.js';
+import { fieldProblem } from './problem.js';
 import { header } from './request.js';
 
 export function etagOf(version: number): string {
@@ -74,15 +74,4 @@ export function ifNoneMatchHits(event: APIGatewayProxyEventV2, version: number):
   const condition = preconditionHeader(event, 'if-none-match');
   if (condition === undefined) return false;
   return condition === '*' || condition.some((tag) => tag.opaque === String(version));
-}
-
-export function preconditionFailed(what: string, currentVersion: number): HttpProblem {
-  return new HttpProblem(
-    412,
-    problemTypes.preconditionFailed,
-    'Precondition failed',
-    `if-match does not match: ${what} has changed since you read it (its ETag is now ${etagOf(currentVersion)}); get it again, then retry`,
-    [{ field: 'if-match', in: 'header', detail: `does not match the current ETag ${etagOf(currentVersion)}` }],
-    { etag: etagOf(currentVersion) },
-  );
 }

@@ -1,12 +1,14 @@
 /**
  * The one place where errors become HTTP: a problem the code raised on
- * purpose goes out as it is, a database that cannot serve us becomes a 503
+ * purpose goes out as it is, a row the database layer did not find is a 404
+ * and one at another version than If-Match named a 412, a database that cannot serve us becomes a 503
  * with Retry-After, a write that breaks a unique or foreign key constraint
  * becomes a 409 or 422 naming the field, and anything else a 500 that says
  * nothing internal.
  */
-import { isDatabaseUnavailable } from '../db/errors.js';
-import { fieldError, HttpProblem, problemTypes } from './problem.js';
+import { isDatabaseUnavailable, RowNotFound, VersionMismatch } from '../db/errors.js';
+import { etagOf } from './conditional.js';
+import { fieldError, HttpProblem, notFoundProblem, problemTypes } from './problem.js';
 
 /** Seconds a client should wait before retrying after a 503. */
 export const retryAfterSeconds = 2;
@@ -76,8 +78,21 @@ function constraintProblem(error: unknown): HttpProblem | undefined {
   );
 }
 
+function preconditionFailed(what: string, currentVersion: number): HttpProblem {
+  return new HttpProblem(
+    412,
+    problemTypes.preconditionFailed,
+    'Precondition failed',
+    `if-match does not match: ${what} has changed since you read it (its ETag is now ${etagOf(currentVersion)}); get it again, then retry`,
+    [{ field: 'if-match', in: 'header', detail: `does not match the current ETag ${etagOf(currentVersion)}` }],
+    { etag: etagOf(currentVersion) },
+  );
+}
+
 export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
+  if (error instanceof RowNotFound) return notFoundProblem(`${error.noun} ${error.id}`);
+  if (error instanceof VersionMismatch) return preconditionFailed(`${error.noun} ${error.id}`, error.currentVersion);
   const constraint = constraintProblem(error);
   if (constraint) return constraint;
   if (isDatabaseUnavailable(error)) {

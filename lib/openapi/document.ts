@@ -103,7 +103,9 @@ export function openApiDocument(auth: ApiAuth = 'writes', authServer?: AuthServe
           api.paths(
             resources
               .map((other) => other.resource)
-              .filter((other) => Object.values(other.references ?? {}).includes(api.resource.plural)),
+              .filter((other) =>
+                Object.values(other.references ?? {}).some((target) => target.resource === api.resource.plural),
+              ),
             auth,
           ),
         ),

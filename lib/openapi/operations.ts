@@ -6,6 +6,7 @@
  * update, delete) made from a small description of it. Only the `openapi`
  * function bundles this module.
  */
+import type { DeleteRule } from '../db/migrations.js';
 import { fieldDocs } from '../fields.js';
 import { maxBodyBytes } from '../http/request.js';
 import type { ListingSpec } from '../listing.js';
@@ -322,16 +323,38 @@ export interface ResourceDoc {
   create: z.core.$ZodType;
   patch: z.core.$ZodType;
   /**
-   * Fields holding the id of another resource's row, by that resource's
-   * plural, which is its table ({ ownerId: 'owners' }): a write naming one
-   * that does not exist is a 422, and deleting a row still named is a 409
-   * (both from lib/http/errors.ts).
+   * Fields holding the id of another resource's row: that resource's plural
+   * (its table) and what deleting the row does, as its migration made the
+   * foreign key (lib/db/migrations.ts, addReference). A write naming a row
+   * that does not exist is a 422; deleting a row still named is a 409 under
+   * `restrict`, and a 204 under `set null` (the naming rows lose the
+   * reference and get a new version) or `cascade` (they are deleted too).
    */
-  references?: Record<string, string>;
+  references?: Record<string, Reference>;
+  /**
+   * The n-th (n = 1, 2, ...) of any number of valid create bodies, each
+   * distinct from the others in every unique field; values may repeat in
+   * sort keys. Reference fields are left out: a test that needs one sets it
+   * to an id that exists. The document shows the first as the example, and
+   * the shared tests make their items with it (test/support/conformance.ts).
+   */
+  sample: (n: number) => Record<string, unknown>;
+  /**
+   * Row i (1, 2, ...) of a bulk load: an SQL expression of `i` for each
+   * column to fill (test/support/bulk-data.ts loads every resource with it,
+   * reference columns with ids of rows loaded before).
+   */
+  bulkRow: Record<string, string>;
   /** Problems particular to the resource, by operation (a unique email's 409). */
   problems?: Partial<Record<'list' | 'get' | 'create' | 'update' | 'delete', ProblemDoc[]>>;
   /** The response's JSON Schema, when it is not the create body's fields plus id, version and times. */
   response?: JsonSchema;
+}
+
+export interface Reference {
+  /** The referenced resource's plural, which is its table. */
+  resource: string;
+  onDelete: DeleteRule;
 }
 
 /** Names and words of one operation, so aliases of a route (the tutorial's) can differ from it. */
@@ -364,11 +387,25 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
   const etag = etagHeader(noun);
   // In the words of the problems lib/http/errors.ts makes of PostgreSQL's errors (a table is its resource's plural).
   const references = Object.entries(resource.references ?? {}).map(([field, target]) =>
-    problems.unknownReference(`${field} must be the id of an existing row of ${target}.`),
+    problems.unknownReference(`${field} must be the id of an existing row of ${target.resource}.`),
   );
-  const stillReferenced = referencedBy.map((other) =>
-    problems.conflict(`Rows of ${other.plural} still refer to it: change or remove them first.`),
+  // What deleting one of these does to the rows of other resources that name it.
+  const rulesOver = referencedBy.flatMap((other) =>
+    Object.entries(other.references ?? {})
+      .filter(([, target]) => target.resource === plural)
+      .map(([field, target]) => ({ other: other.plural, field, onDelete: target.onDelete })),
   );
+  const stillReferenced = rulesOver
+    .filter(({ onDelete }) => onDelete === 'restrict')
+    .map(({ other }) => problems.conflict(`Rows of ${other} still refer to it: change or remove them first.`));
+  const deleteEffects = rulesOver
+    .filter(({ onDelete }) => onDelete !== 'restrict')
+    .map(({ other, field, onDelete }) =>
+      onDelete === 'cascade'
+        ? ` The ${other} whose ${field} is this ${noun} are deleted with it.`
+        : ` The ${other} whose ${field} is this ${noun} get ${field} null and a new version (ETag).`,
+    )
+    .join('');
   const extra = (operation: keyof NonNullable<ResourceDoc['problems']>) => resource.problems?.[operation] ?? [];
   const named = (names: Partial<OperationNames>, defaults: OperationNames) => ({
     tags: [plural],
@@ -488,7 +525,7 @@ export function resourceOperations(resource: ResourceDoc, referencedBy: Resource
       ...named(names, {
         operationId: `delete${name}`,
         summary: `Remove ${a}`,
-        description: `Deletes the ${noun}; with If-Match, only if nobody changed it since.`,
+        description: `Deletes the ${noun}; with If-Match, only if nobody changed it since.${deleteEffects}`,
       }),
       security: write.security,
       parameters: [
@@ -549,6 +586,12 @@ export function resourceApi(
   };
 }
 
+/** The first sample, with each reference naming row 1 of its resource, for the document's example. */
+function exampleOf(resource: ResourceDoc): Record<string, unknown> {
+  const references = Object.keys(resource.references ?? {}).map((field) => [field, 1]);
+  return { ...resource.sample(1), ...Object.fromEntries(references) };
+}
+
 /** The response and request schemas of a resource, for components.schemas. */
 export function resourceSchemas(resource: ResourceDoc): Record<string, JsonSchema> {
   const create = jsonSchema(resource.create);
@@ -581,7 +624,7 @@ export function resourceSchemas(resource: ResourceDoc): Record<string, JsonSchem
       required: ['items', 'nextCursor'],
       additionalProperties: false,
     },
-    [`New${resource.name}`]: create,
+    [`New${resource.name}`]: { ...create, examples: [exampleOf(resource)] },
     [`${resource.name}Patch`]: jsonSchema(resource.patch),
   };
 }

@@ -9,9 +9,12 @@
  * headers, body schema; test/support/contract.ts); a rejected request changes
  * no row; and a request made only of valid values succeeds.
  *
- * A request counted as valid is valid against the server's state too: its
- * path id names a cat that exists, its Idempotency-Key is one no earlier
- * request of the run used, and a generated path that no operation has is one
+ * Every resource of the document takes part (lib/openapi/document.ts lists
+ * them). A request counted as valid is valid against the server's state too:
+ * its path id names a row of its own resource that exists, a reference field
+ * in its body names one of the referenced resource, its Idempotency-Key is
+ * one no earlier request of the run used (one namespace for every create,
+ * docs/api.md), and a generated path that no operation has is one
  * an HTTP client sends as written (no `.` or `..` segment, `%2e` included, no
  * empty segment), not one it normalises onto a route.
  *
@@ -25,9 +28,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import pg from 'pg';
-import { openApiDocument } from '../../lib/openapi/document.js';
+import { openApiDocument, resources } from '../../lib/openapi/document.js';
+import type { ResourceDoc } from '../../lib/openapi/operations.js';
 import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
 import { type ApiProcess, apiTimeoutMs, authorizationFor, startApi } from '../support/api-process.js';
+import { referencedFirst } from '../support/bulk-data.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
 import { fuzzSeeds, useFuzzSeed } from '../support/fuzz-seed.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
@@ -63,6 +68,21 @@ const operations: Operation[] = Object.entries(document.paths).flatMap(([templat
     body: operation.requestBody?.content['application/json']?.schema,
   })),
 );
+/** Each operation's resource, by its path template (aliases such as /edit/{id} included). */
+const resourceByTemplate = new Map<string, ResourceDoc>(
+  resources.flatMap((api) => Object.keys(api.paths([])).map((template) => [template, api.resource] as const)),
+);
+/** What a DELETE of this resource may answer to a valid request besides 204: a 409 when other rows still name it. */
+const deleteRestricted = (resource: ResourceDoc | undefined) =>
+  resource !== undefined &&
+  resources.some(({ resource: other }) =>
+    Object.values(other.references ?? {}).some((r) => r.resource === resource.plural && r.onDelete === 'restrict'),
+  );
+/** Whether the resource documents a 409 (a unique value taken) for this operation. */
+const mayConflict = (resource: ResourceDoc | undefined, method: string) => {
+  const operation = ({ POST: 'create', PATCH: 'update' } as const)[method as 'POST' | 'PATCH'];
+  return operation !== undefined && (resource?.problems?.[operation] ?? []).some((p) => p.status === 409);
+};
 const resolve = (schema: Schema): Schema =>
   schema.$ref ? (document.components.schemas[schema.$ref.split('/').at(-1)] ?? {}) : schema;
 
@@ -167,13 +187,18 @@ interface Generated {
   query: Record<string, string>;
   headers: Record<string, string>;
   body?: string;
-  /** Every value came from the document's schemas (and the path's id is a cat that exists). */
+  /** Every value came from the document's schemas (and the path's id is a row that exists). */
   allValid: boolean;
+  /** A valid JSON object body, whose reference fields are set to rows that exist when it is sent. */
+  bodyValue?: Record<string, unknown>;
   /** The Idempotency-Key header came from its schema (the run then makes it unique). */
   validKey?: boolean;
 }
 
-let existingId = 1;
+/** A row of each resource that exists, by plural, for valid ids and references to name. */
+const existingIds = new Map<string, number>();
+/** Where a valid path id goes: replaced by the resource's existing row when the request is sent. */
+const existingPlaceholder = 'EXISTING-ID';
 
 let keysSent = 0;
 /**
@@ -233,7 +258,7 @@ function requestFor(operation: Operation): fc.Arbitrary<Generated> {
         if (!picked) return;
         if (p.in === 'header' && p.name.toLowerCase() === 'idempotency-key') validKey = picked.valid;
         let value = picked.value;
-        if (p.in === 'path' && p.name === 'id' && picked.valid && useExisting) value = String(existingId);
+        if (p.in === 'path' && p.name === 'id' && picked.valid && useExisting) value = existingPlaceholder;
         else if (p.in === 'path' && p.name === 'id' && picked.valid) allValid = false; // may not exist: 404
         if (!picked.valid) allValid = false;
         // An empty segment is another route (/cats/ is /cats under npm start), not this operation.
@@ -257,7 +282,15 @@ function requestFor(operation: Operation): fc.Arbitrary<Generated> {
         if (contentType === undefined || !/^application\/([\w.-]+\+)?json\s*(;|$)/.test(contentType)) allValid = false;
         if (contentType !== undefined) headers['content-type'] = contentType;
       }
-      return { operation, path, query, headers, body: payload?.text, allValid, validKey };
+      const resource = resourceByTemplate.get(operation.template);
+      // A valid delete may be refused while other rows name it (restrict).
+      if (operation.method === 'DELETE' && deleteRestricted(resource)) allValid = false;
+      const parsed = payload?.valid ? (JSON.parse(payload.text) as unknown) : undefined;
+      const bodyValue =
+        parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? (parsed as Record<string, unknown>)
+          : undefined;
+      return { operation, path, query, headers, body: payload?.text, allValid, validKey, bodyValue };
     })
     .chain((generated) =>
       // Now and then a header the operation does not list, with an odd value.
@@ -331,11 +364,47 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 }, apiTimeoutMs);
 
+/** Every resource's table, counted and hashed. */
 async function tableState(): Promise<string> {
-  const { rows } = await database.query(
-    `SELECT count(*) || ':' || coalesce(md5(string_agg(c::text, ',' ORDER BY id)), '') AS state FROM cats c`,
-  );
-  return rows[0].state;
+  const states = [];
+  for (const { resource } of resources) {
+    const table = resource.listing.table;
+    const { rows } = await database.query(
+      `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '') AS state FROM ${table} t`,
+    );
+    states.push(`${table}=${rows[0].state}`);
+  }
+  return states.join(' ');
+}
+
+/** The body with each reference field (not null) naming the existing row of its resource. */
+function withExistingReferences(resource: ResourceDoc | undefined, body: Record<string, unknown>) {
+  const filled = { ...body };
+  for (const [field, target] of Object.entries(resource?.references ?? {})) {
+    if (filled[field] !== undefined && filled[field] !== null) filled[field] = existingIds.get(target.resource);
+  }
+  return filled;
+}
+
+/** Makes sure every resource has a row that exists, creating one (sample 1, references filled) where it is gone. */
+async function keepExistingRows(): Promise<void> {
+  for (const resource of referencedFirst()) {
+    const id = existingIds.get(resource.plural);
+    if (id !== undefined) {
+      const { rowCount } = await database.query(`SELECT 1 FROM ${resource.listing.table} WHERE id = $1`, [id]);
+      if (rowCount === 1) continue;
+    }
+    const body: Record<string, unknown> = { ...resource.sample(1) };
+    for (const [field, target] of Object.entries(resource.references ?? {}))
+      body[field] = existingIds.get(target.resource);
+    const created = await fetch(`${api.baseUrl}/${resource.plural}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
+      body: JSON.stringify(body),
+    });
+    expect(created.status).toBe(201);
+    existingIds.set(resource.plural, ((await created.json()) as { id: number }).id);
+  }
 }
 
 const runs = Number(process.env.CATS_FUZZ_RUNS ?? 5200);
@@ -344,24 +413,24 @@ const total = runs * seeds.length;
 it(
   `answers ${total} generated requests to every operation of the document (and to none) as the document says, never with a 5xx`,
   async () => {
-    const created = await fetch(`${api.baseUrl}/cats`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
-      body: JSON.stringify({ name: 'Fuzzy', price: 1, breed: 'fuzz' }),
-    });
-    existingId = ((await created.json()) as { id: number }).id;
+    await keepExistingRows();
     const counts = { requests: 0, documented: 0, unmatched: 0, accepted: 0, rejected: 0, validAccepted: 0 };
     const arbitrary = fc.oneof(
       { weight: operations.length * 4, arbitrary: fc.constantFrom(...operations).chain(requestFor) },
       { weight: 4, arbitrary: unmatched },
     );
     const property = fc.asyncProperty(arbitrary, async (generated) => {
-      const { operation, query, body } = generated;
+      const { operation, query } = generated;
+      const resource = resourceByTemplate.get(operation.template);
       const headers = withUniqueKey(generated);
+      const body = generated.bodyValue
+        ? JSON.stringify(withExistingReferences(resource, generated.bodyValue))
+        : generated.body;
+      const path = generated.path.replace(existingPlaceholder, String(existingIds.get(resource?.plural ?? '')));
       const write = operation.method !== 'GET';
       const before = write ? await tableState() : '';
       const search = new URLSearchParams(query).toString();
-      const response = await fetch(`${api.baseUrl}${generated.path}${search ? `?${search}` : ''}`, {
+      const response = await fetch(`${api.baseUrl}${path}${search ? `?${search}` : ''}`, {
         method: operation.method,
         // A client with a token of both scopes: the authorizer's own answers are issue 13's tests.
         headers: { ...authorizationFor(api.baseUrl), ...headers },
@@ -377,7 +446,7 @@ it(
         body: json && text ? JSON.parse(text) : text || undefined,
       };
       counts.requests += 1;
-      const what = `${operation.method} ${generated.path}?${search} ${JSON.stringify(headers)} ${String(body).slice(0, 200)}`;
+      const what = `${operation.method} ${path}?${search} ${JSON.stringify(headers)} ${String(body).slice(0, 200)}`;
       // The emulator's Lambda timeout answers 200 with an error object: say so, with what the API printed.
       if (reply.status >= 500 || /"errorType":"LambdaTimeoutError"/.test(text)) {
         const printed = api.output().split('\n').slice(-40).join('\n');
@@ -392,7 +461,7 @@ it(
         counts.accepted += 1;
       }
       // A generated "unmatched" request may hit a real route (GET /cats/%00): then it is that operation's.
-      const known = pathTemplate(generated.path.split('?')[0] ?? '');
+      const known = pathTemplate(path.split('?')[0] ?? '');
       const template =
         operation.template ||
         (known && document.paths[known]?.[operation.method.toLowerCase()] !== undefined ? known : '');
@@ -404,20 +473,15 @@ it(
           const seen = `${what}\nanswered ${reply.status} ${JSON.stringify(responseHeaders)} ${text.slice(0, 200)}`;
           throw new Error(`${(error as Error).message}\n${seen}`);
         }
-        if (generated.allValid) {
+        // A unique value a valid request chose may be taken (the document lists that 409).
+        const conflict = reply.status === 409 && mayConflict(resource, operation.method);
+        if (generated.allValid && !conflict) {
           if (reply.status >= 400)
             throw new Error(`${what}, made only of valid values, answered ${reply.status}: ${text.slice(0, 300)}`);
           counts.validAccepted += 1;
         }
-        // Keep a cat to point valid ids at.
-        if (operation.method === 'DELETE' && reply.status === 204 && generated.path.endsWith(`/${existingId}`)) {
-          const again = await fetch(`${api.baseUrl}/cats`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
-            body: JSON.stringify({ name: 'Fuzzy', price: 1, breed: 'fuzz' }),
-          });
-          existingId = ((await again.json()) as { id: number }).id;
-        }
+        // Keep a row of every resource to point valid ids at (a delete may cascade to other resources).
+        if (operation.method === 'DELETE' && reply.status === 204) await keepExistingRows();
       } else {
         counts.unmatched += 1;
         expect([404, 405]).toContain(reply.status);

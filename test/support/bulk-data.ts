@@ -6,6 +6,8 @@
  * longer than that on a busy machine.
  */
 import pg from 'pg';
+import { resources } from '../../lib/openapi/document.js';
+import type { ResourceDoc } from '../../lib/openapi/operations.js';
 
 /** Runs `statements` in order on a fresh connection to `databaseUrl`, without a statement timeout, then ANALYZEs. */
 export async function bulkLoad(databaseUrl: string, statements: string[]): Promise<void> {
@@ -21,15 +23,40 @@ export async function bulkLoad(databaseUrl: string, statements: string[]): Promi
 }
 
 /**
- * `count` cats with distinct names (md5), 100,000 distinct prices, 50 breeds
- * and one creation time per second going back from now.
+ * Loads every resource's table with `count` rows, each from its description's
+ * `bulkRow` (lib/openapi/document.ts lists them), a referenced resource
+ * before the ones that name it. A reference column names row (i mod count)
+ * of its target's load, whose ids one INSERT made consecutive.
  */
-export function seedCats(databaseUrl: string, count: number): Promise<void> {
+export function seedResources(databaseUrl: string, count: number): Promise<void> {
   if (!Number.isSafeInteger(count) || count < 1)
-    throw new Error(`seedCats: count must be a positive integer, got ${count}`);
-  return bulkLoad(databaseUrl, [
-    `INSERT INTO cats (name, price, breed, created_at)
-     SELECT 'cat ' || md5(i::text), (i * 7919) % 100000, 'breed ' || (i % 50), now() - i * interval '1 second'
-     FROM generate_series(1, ${count}) AS i`,
-  ]);
+    throw new Error(`seedResources: count must be a positive integer, got ${count}`);
+  return bulkLoad(
+    databaseUrl,
+    referencedFirst().map((resource) => {
+      const columns: Record<string, string> = { ...resource.bulkRow };
+      for (const [field, target] of Object.entries(resource.references ?? {})) {
+        columns[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] =
+          `(SELECT min(id) FROM ${target.resource}) + (i % ${count})`;
+      }
+      return `INSERT INTO ${resource.listing.table} (${Object.keys(columns).join(', ')})
+        SELECT ${Object.values(columns).join(', ')} FROM generate_series(1, ${count}) AS i`;
+    }),
+  );
+}
+
+/** The resources, each after the ones it references. */
+export function referencedFirst(): ResourceDoc[] {
+  const pending = resources.map((api) => api.resource);
+  const ordered: ResourceDoc[] = [];
+  while (pending.length > 0) {
+    const next = pending.findIndex((resource) =>
+      Object.values(resource.references ?? {}).every(
+        (target) => target.resource === resource.plural || ordered.some((done) => done.plural === target.resource),
+      ),
+    );
+    if (next < 0) throw new Error(`references in a cycle: ${pending.map((r) => r.plural).join(', ')}`);
+    ordered.push(...pending.splice(next, 1));
+  }
+  return ordered;
 }

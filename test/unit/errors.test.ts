@@ -1,4 +1,6 @@
-import { isConnectionLost, isDatabaseUnavailable } from '../../lib/db/errors.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isConnectionLost, isDatabaseUnavailable, RowNotFound, VersionMismatch } from '../../lib/db/errors.js';
 import { retryAfterSeconds, toProblem } from '../../lib/http/errors.js';
 import { HttpProblem, notFoundProblem, problemTypes } from '../../lib/http/problem.js';
 
@@ -54,6 +56,26 @@ describe('toProblem', () => {
   it('passes an HttpProblem through unchanged', () => {
     const problem = notFoundProblem('cat 5');
     expect(toProblem(problem)).toBe(problem);
+  });
+
+  it('answers a row the database layer did not find with a 404 naming it', () => {
+    const problem = toProblem(new RowNotFound('owner', 7));
+    expect(problem).toMatchObject({ status: 404, type: problemTypes.notFound, detail: 'owner 7 does not exist' });
+  });
+
+  it('answers a version mismatch with a 412 giving the current ETag, in the header and the detail', () => {
+    const problem = toProblem(new VersionMismatch('cat', 3, 5));
+    expect(problem).toMatchObject({ status: 412, type: problemTypes.preconditionFailed, headers: { etag: '"5"' } });
+    expect(problem.detail).toContain('cat 3 has changed');
+    expect(problem.errors).toEqual([expect.objectContaining({ field: 'if-match', in: 'header' })]);
+  });
+
+  it('is the only place that knows HTTP: no module of lib/db imports from lib/http', () => {
+    const dir = fileURLToPath(new URL('../../lib/db', import.meta.url));
+    const importers = readdirSync(dir).filter((file) =>
+      /from '\.\.\/http\//.test(readFileSync(`${dir}/${file}`, 'utf8')),
+    );
+    expect(importers).toEqual([]);
   });
 
   it.each([{ code: '57P01' }, new Error('timeout exceeded when trying to connect'), { code: '53300' }])(
