@@ -7,7 +7,7 @@
  * Written here rather than with Powertools Metrics, which this was first
  * built with: on Node 24 it cost a warm get-cat ~47 µs (its stores and
  * checks run per metric), 3.1% more cold-start instructions and 10.5 KB,
- * which took three bundles over their 250 KB budget (README, Operating it).
+ * which took three bundles over their 250 KB budget (docs/operating.md).
  * The lines are the same: the format is a small, stable specification
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html),
  * and test/integration/metrics.test.ts reads them back as CloudWatch would.

@@ -114,7 +114,7 @@ export class LocalDatabaseError extends Error {
 }
 
 const otherwise =
-  'Or use a PostgreSQL of your own: DATABASE_URL=postgres://... (README, "Using Docker, or any other PostgreSQL").';
+  'Or use a PostgreSQL of your own: DATABASE_URL=postgres://... (docs/configuration.md, "Using Docker, or any other PostgreSQL").';
 
 /** Resolves when nothing listens on 127.0.0.1:port, rejects when something does. */
 export function assertPortFree(port: number, what: string, variable: string): Promise<void> {

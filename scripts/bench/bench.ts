@@ -807,7 +807,7 @@ async function main() {
   const major = Number(process.versions.node.split('.')[0]);
   log(`Node ${process.version} (${process.execPath})`);
   if (major !== 24) {
-    const message = `Lambda runs these functions on nodejs24.x, and this is Node ${process.version}: its figures are not the deployed ones. Put Node 24 first on PATH (README, Prerequisites)`;
+    const message = `Lambda runs these functions on nodejs24.x, and this is Node ${process.version}: its figures are not the deployed ones. Put Node 24 first on PATH (docs/deploying.md, Prerequisites)`;
     if (!anyNode) throw new Error(`${message}, or pass --any-node to measure anyway.`);
     log(`WARNING: ${message}.`);
     notes.push(`WARNING: run on Node ${process.version}, not on Lambda's Node 24.`);
@@ -847,7 +847,7 @@ async function main() {
     await scale(db);
     await httpThroughput(db);
   }
-  // Section 6, the cost of metrics and tracing: its own module (README, Operating it).
+  // Section 6, the cost of metrics and tracing: its own module (docs/operating.md).
   if (!deployedOnly) rows.push(...(await observabilityCosts({ databaseUrl: db.small, quick, instructions })));
   const { closeDatabase } = await import('../../lib/db/index.js');
   await closeDatabase();

@@ -37,7 +37,7 @@ const functionScript = join(root, 'scripts/bench/cold-function.mjs');
 
 /** What Lambda's role session would give: fixed test values, which the relay checks tokens against. */
 const credentials = {
-  accessKeyId: 'ASIABENCHBENCHBENCH0',
+  accessKeyId: 'AKIDBENCHEXAMPLE',
   secretAccessKey: 'bench/secret/access/key/0000000000000000',
   sessionToken: 'IQoJb3JpZ2luX2VjBENCH//////////wEaCXVzLWVhc3QtMSJHMEUCIQBench+session+token==',
 };

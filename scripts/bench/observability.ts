@@ -1,5 +1,5 @@
 /**
- * The cost of metrics and tracing (README, Operating it), as rows of the
+ * The cost of metrics and tracing (docs/operating.md), as rows of the
  * bench's table: get-cat built with the request metrics and with
  * lib/metrics.ts replaced by a no-op, each cold with and without the trace
  * header Lambda sets under active tracing (our code's only share of tracing:

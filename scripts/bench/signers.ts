@@ -25,8 +25,8 @@ const work = mkdtempSync(join(tmpdir(), 'cats-signers-'));
 const env = {
   PATH: process.env.PATH,
   AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'ASIAEXAMPLEEXAMPLE00',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'bench-secret-key-not-real',
   AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==',
 };
 const options = {

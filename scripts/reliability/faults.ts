@@ -197,7 +197,7 @@ async function checkWrites(stack: Stack, ops: Op[], tag: string, label: string):
   );
 }
 
-/** Answers no client may see longer than this, whatever the database does (README, "Errors"). */
+/** Answers no client may see longer than this, whatever the database does (docs/api.md, "Errors"). */
 const worstCaseBoundMs = 10000;
 /** Every answer of the restart rounds, for the worst case over all of them. */
 const restartRounds: { label: string; passed: boolean }[] = [];
@@ -222,7 +222,7 @@ function handlerDurations(stack: Stack): Map<string, number> {
  * The load of the restart rounds, before the first of them, with the database
  * up: serverless-offline starts one container (worker thread) per concurrent
  * request, and 30 of them starting at once on a 2-core machine is not what
- * the rounds measure (README, "Errors", says how long that takes). The issue's
+ * the rounds measure (docs/api.md, "Errors", says how long that takes). The issue's
  * own scenario had 8 s of load before the stop, too.
  */
 async function warmUp(stack: Stack): Promise<void> {

@@ -180,8 +180,8 @@ async function main(): Promise<number> {
     // serverless-offline keeps a separate set of containers per function, so
     // 50 concurrent requests spread over 5 functions can hold up to ~250
     // containers, each with its connection: more than PostgreSQL's default
-    // 100. A deployed stack caps this with reserved concurrency (README,
-    // Deploying); here the database is sized for the emulator instead, and
+    // 100. A deployed stack caps this with reserved concurrency (docs/deploying.md,
+    // Connections); here the database is sized for the emulator instead, and
     // what happens past max_connections (a 503) is test:faults' business.
     postgresFlags: ['-c', 'max_connections=300'],
     env: {

@@ -23,7 +23,7 @@ import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
 const database = new URL(process.env.DATABASE_URL ?? '');
 const region = 'eu-west-1';
 const credentials = {
-  accessKeyId: 'ASIATESTTESTTESTTEST',
+  accessKeyId: 'AKIDTESTEXAMPLE',
   secretAccessKey: 'test/secret/access/key/for/the/relay/0000',
   sessionToken: 'IQoJb3JpZ2luX2VjTEST//////////+session/token==',
 };
@@ -134,7 +134,7 @@ it('connects with an IAM token over verified TLS, with its region’s CA file, a
 
 it('is refused by the relay (503) when its token is signed with other credentials', async () => {
   const refused = relay.refusals.length;
-  const reply = await invokeGetCat({ AWS_SECRET_ACCESS_KEY: 'not/the/key/the/role/has/000000000000000' });
+  const reply = await invokeGetCat({ AWS_SECRET_ACCESS_KEY: 'not-the-key-the-role-has' });
   expect(reply.status).toBe(503);
   expect(relay.refusals.slice(refused)).toContain('signature does not match');
 });

@@ -6,25 +6,35 @@
  * API's side of each rule is the conformance suite's (test/support/conformance.ts).
  */
 import { type Kysely, sql } from 'kysely';
-import { db } from '../../lib/db/index.js';
+import { readDatabaseSettings } from '../../lib/config.js';
+import { createDatabase, type DatabaseHandle, db } from '../../lib/db/index.js';
 import { addReference, createVersionedTable, type DeleteRule, dropReference } from '../../lib/db/migrations.js';
 import { useScratchDatabase } from '../support/scratch-database.js';
 
-useScratchDatabase('cats_references');
+const ownerUrl = useScratchDatabase('cats_references');
+/** Tables are the owner's to make (as a migration does); rows are the API's role's to write (db()). */
+let ownerHandle: DatabaseHandle | undefined;
+const owner = () => {
+  ownerHandle ??= createDatabase(readDatabaseSettings({ DATABASE_URL: ownerUrl() }));
+  return ownerHandle.db as unknown as Kysely<any>;
+};
+afterAll(async () => {
+  await ownerHandle?.db.destroy();
+});
 
 const rules: DeleteRule[] = ['restrict', 'set null', 'cascade'];
 const any = () => db() as unknown as Kysely<any>;
 const tableFor = (rule: DeleteRule) => `children_${rule.replace(' ', '_')}`;
 
 beforeAll(async () => {
-  await createVersionedTable(any(), 'parents')
+  await createVersionedTable(owner(), 'parents')
     .addColumn('name', 'text', (col) => col.notNull())
     .execute();
   for (const rule of rules) {
-    await createVersionedTable(any(), tableFor(rule))
+    await createVersionedTable(owner(), tableFor(rule))
       .addColumn('name', 'text', (col) => col.notNull())
       .execute();
-    await addReference(any(), { table: tableFor(rule), column: 'parent_id', target: 'parents', onDelete: rule });
+    await addReference(owner(), { table: tableFor(rule), column: 'parent_id', target: 'parents', onDelete: rule });
   }
 });
 
@@ -87,7 +97,7 @@ it('indexes the reference column, and dropReference takes the column and its tri
   const { rows } = await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes
     WHERE tablename = ${tableFor('set null')} AND indexdef LIKE '%(parent_id)'`.execute(db());
   expect(rows).toEqual([{ name: `${tableFor('set null')}_parent_id_idx` }]);
-  await dropReference(any(), tableFor('set null'), 'parent_id');
+  await dropReference(owner(), tableFor('set null'), 'parent_id');
   const triggers = await sql`SELECT 1 FROM pg_trigger WHERE tgrelid = ${tableFor('set null')}::regclass
     AND NOT tgisinternal`.execute(db());
   expect(triggers.rows).toEqual([]);

@@ -11,6 +11,7 @@
  * before a listing test and compares them whole around a refused write).
  */
 import { sql } from 'kysely';
+import pg from 'pg';
 import { db } from '../../lib/db/index.js';
 import type { HttpHandler } from '../../lib/http/handler.js';
 import { resources } from '../../lib/openapi/document.js';
@@ -101,15 +102,22 @@ export async function allTables(): Promise<Record<string, unknown[]>> {
   return tables;
 }
 
-async function emptyTables(): Promise<void> {
-  const tables = resources.map(({ resource }) => sql.table(resource.listing.table));
-  await sql`TRUNCATE ${sql.join(tables)} CASCADE`.execute(db());
+/** As the owner: the API's role may delete rows but not TRUNCATE (least privilege). */
+async function emptyTables(ownerUrl: string): Promise<void> {
+  const tables = resources.map(({ resource }) => `"${resource.listing.table}"`).join(', ');
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query(`TRUNCATE ${tables} CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 export function conformance(plural: string): void {
   const resource = resourceOf(plural);
   const { noun, listing } = resource;
-  useScratchDatabase(`cats_conformance_${plural.replace(/\W/g, '_')}`);
+  const ownerUrl = useScratchDatabase(`cats_conformance_${plural.replace(/\W/g, '_')}`);
   let api: Awaited<ReturnType<typeof resourceClient>>;
   beforeAll(async () => {
     api = await resourceClient(plural);
@@ -324,7 +332,7 @@ export function conformance(plural: string): void {
   });
 
   describe(`GET /${plural}`, () => {
-    beforeEach(emptyTables);
+    beforeEach(() => emptyTables(ownerUrl()));
 
     /** Every page of a listing, following nextCursor. */
     async function allPages(query: Record<string, string>) {

@@ -7,14 +7,17 @@
  * login (the function answers 503); a resolve hook records what was loaded.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { buildFunction, root, writeFunction } from '../support/bundle.js';
 import { httpEvent } from '../support/lambda.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../support/secrets-stand-in.js';
+import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
 
 const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cats-loading-AbCdEf';
 let folder: string;
@@ -22,6 +25,7 @@ let bundle: string;
 let server: Server;
 let port: number;
 let secrets: SecretsStandIn;
+let certificates: TestCertificates;
 const passwords: string[] = [];
 
 beforeAll(async () => {
@@ -41,9 +45,26 @@ beforeAll(async () => {
      process.exit(0);`,
   );
   // Asks for a cleartext password (as RDS does for IAM, and as any server may), records it, refuses.
-  server = createServer((socket) => {
+  // Over TLS when the client asks for it: IAM mode sends its token only over a verified connection.
+  certificates = makeTestCertificates();
+  const tlsContext = {
+    key: readFileSync(certificates.serverKeyFile),
+    cert: readFileSync(certificates.serverCertFile),
+  };
+  server = createServer((plain) => {
+    let socket: Socket = plain;
     let stage = 0;
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
+      // SSLRequest: length 8, code 80877103.
+      if (stage === 0 && chunk.length === 8 && chunk.readInt32BE(4) === 80877103) {
+        plain.removeListener('data', onData);
+        plain.write('S');
+        const secure = new TLSSocket(plain, { isServer: true, ...tlsContext });
+        secure.on('data', onData);
+        secure.on('error', () => {});
+        socket = secure;
+        return;
+      }
       if (stage === 0) {
         stage = 1;
         socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]));
@@ -55,8 +76,9 @@ beforeAll(async () => {
       header.write('E');
       header.writeInt32BE(body.length + 4, 1);
       socket.end(Buffer.concat([header, body]));
-    });
-    socket.on('error', () => {});
+    };
+    plain.on('data', onData);
+    plain.on('error', () => {});
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   port = (server.address() as { port: number }).port;
@@ -67,6 +89,7 @@ afterAll(async () => {
   await new Promise((ok) => server?.close(ok));
   await secrets?.close();
   if (folder) await rm(folder, { recursive: true, force: true });
+  if (certificates) await rm(certificates.dir, { recursive: true, force: true });
 });
 
 async function run(entry: string, mode: 'iam' | 'secret', fromSources: boolean) {
@@ -83,15 +106,16 @@ async function run(entry: string, mode: 'iam' | 'secret', fromSources: boolean) 
       env: {
         PATH: process.env.PATH ?? '',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'ASIALOADINGLOADING00',
+        AWS_ACCESS_KEY_ID: 'AKIDLOADINGEXAMPLE',
         AWS_SECRET_ACCESS_KEY: 'loading/test/key/000000000000000000000000',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
-        DB_HOST: '127.0.0.1',
+        DB_HOST: 'localhost',
         DB_PORT: String(port),
         DB_NAME: 'cats',
         DB_USER: 'cats',
-        DB_SSL: 'off',
+        DB_SSL: 'verify',
+        DB_SSL_CA: certificates.caFile,
         DB_AUTH: mode,
         ...(mode === 'secret' ? { DB_SECRET_ARN: secretArn, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url } : {}),
       },
@@ -114,7 +138,7 @@ describe.each([
     const seen = passwords.length;
     const reply = await run(entry(), 'iam', fromSources);
     expect(reply.status).toBe(503);
-    expect(passwords.slice(seen)[0]).toMatch(/^127\.0\.0\.1:\d+\/\?Action=connect&DBUser=cats&/);
+    expect(passwords.slice(seen)[0]).toMatch(/^localhost:\d+\/\?Action=connect&DBUser=cats&/);
     expect(reply.resolved.some(signer)).toBe(true);
     expect(reply.resolved.filter(secretsClient)).toEqual([]);
   });

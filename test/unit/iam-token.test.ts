@@ -8,7 +8,7 @@ import { createDatabase } from '../../lib/db/index.js';
 // AWS's documented example credentials: nothing real.
 const credentials = {
   AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  AWS_SECRET_ACCESS_KEY: 'example-secret-key-not-real',
   AWS_SESSION_TOKEN: 'session/token+with=odd chars',
 };
 const target = { host: 'cats.abc123.eu-west-1.rds.amazonaws.com', port: 5432, user: 'cats_api', region: 'eu-west-1' };
