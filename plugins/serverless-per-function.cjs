@@ -372,12 +372,28 @@ class PerFunction {
       kinds.get(role).logGroups.push(naming.getLogGroupLogicalId(name));
       const resource = template.Resources[functionId];
       resource.Properties.Role = { 'Fn::GetAtt': [role, 'Arn'] };
-      if (Array.isArray(resource.DependsOn)) {
-        resource.DependsOn = resource.DependsOn.filter((id) => id !== 'IamRoleLambdaExecution');
-      }
+      if ((entry.events ?? []).some((event) => event.sqs !== undefined)) kinds.get(role).pollsQueues = true;
+    }
+    // What the framework gave its role for the functions' event sources
+    // (an SQS source's poller reads and deletes with the function's role)
+    // goes to the role of the kind whose functions have such a source.
+    const frameworkStatements =
+      template.Resources.IamRoleLambdaExecution?.Properties?.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
+    const polling = frameworkStatements.filter((statement) =>
+      [statement.Action].flat().some((action) => /^sqs:ReceiveMessage$/.test(action)),
+    );
+    // Anything the framework made wait for its role (functions, event source
+    // mappings) waits for the role that replaces it.
+    for (const resource of Object.values(template.Resources)) {
+      if (!resource.DependsOn) continue;
+      const dependsOn = [resource.DependsOn].flat();
+      if (!dependsOn.includes('IamRoleLambdaExecution')) continue;
+      const replaced = dependsOn.filter((id) => id !== 'IamRoleLambdaExecution');
+      if (resource.Type === 'AWS::Lambda::EventSourceMapping') replaced.push(...kinds.keys());
+      resource.DependsOn = [...new Set(replaced)];
     }
     delete template.Resources.IamRoleLambdaExecution;
-    for (const [role, { logGroups, database }] of kinds) {
+    for (const [role, { logGroups, database, pollsQueues }] of kinds) {
       const statements = [
         {
           Effect: 'Allow',
@@ -412,6 +428,7 @@ class PerFunction {
         });
         statements.push(...(database.migrations ? migrationsStatements : apiStatements));
       }
+      if (pollsQueues) statements.push(...polling);
       template.Resources[role] = {
         Type: 'AWS::IAM::Role',
         Properties: {

@@ -24,8 +24,11 @@ export interface NagFinding {
 
 /** Every finding of both packs on the template at `templateFile`, none suppressed. */
 export function allNagFindings(templateFile: string): NagFinding[] {
-  const resolvedFile = templateFile.replace(/(\.json)?$/, '.resolved.json');
-  writeFileSync(resolvedFile, JSON.stringify(resolvedTemplate(readTemplate(templateFile))));
+  // A packaged template (JSON, in a temporary folder) is judged as CloudFormation creates it; a
+  // hand-written YAML template of the repository (deploy/github-oidc.yml) as it is.
+  const json = templateFile.endsWith('.json');
+  const resolvedFile = json ? templateFile.replace(/\.json$/, '.resolved.json') : templateFile;
+  if (json) writeFileSync(resolvedFile, JSON.stringify(resolvedTemplate(readTemplate(templateFile))));
   const app = new App();
   const stack = new Stack(app, 'CatsApi');
   new CfnInclude(stack, 'Template', { templateFile: resolvedFile });
@@ -68,6 +71,6 @@ export function suppresses(
 
 /** The findings no suppression covers. */
 export function nagFindings(templateFile: string, suppressions: NagSuppression[] = nagSuppressions): NagFinding[] {
-  const resources = activeResources(readTemplate(templateFile));
+  const resources = templateFile.endsWith('.json') ? activeResources(readTemplate(templateFile)) : {};
   return allNagFindings(templateFile).filter((finding) => !suppressions.some((s) => suppresses(s, finding, resources)));
 }

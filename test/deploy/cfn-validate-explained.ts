@@ -42,12 +42,13 @@ export const explainedWarnings: ExplainedWarning[] = [
   },
   {
     rule: 'W1028',
-    entities: /LambdaFunction$|^DatabaseProxyRole$/,
+    entities: /LambdaFunction$|^DatabaseProxyRole$|^VpcFlowLogRole$/,
     reason:
       "Unreachable only for this template's parameter values: DB_HOST's nested Fn::If (HasExistingMigrateHost " +
       'for migrate, UseRdsProxy for the API functions) is reached with the other values of existingDbHost, ' +
-      "which the tests package too; one serverless.yml serves both. Likewise the proxy role's PermissionsBoundary " +
-      '(HasPermissionsBoundary within UseRdsProxy): the deploy workflow passes permissionsBoundary, a laptop does not.',
+      "which the tests package too; one serverless.yml serves both. Likewise the proxy's and the flow logs' roles' " +
+      'PermissionsBoundary (HasPermissionsBoundary within UseRdsProxy or CreateFlowLog): the deploy workflow ' +
+      'passes permissionsBoundary, a laptop does not.',
   },
 ];
 

@@ -53,10 +53,11 @@ const suppressions: NagSuppression[] = [
     rules: ['AwsSolutions-IAM5'],
     resources: /^PermissionsBoundary$/,
     reason:
-      "A boundary is a ceiling, not a grant: it caps the functions' and the proxy's roles at the log groups " +
-      '/aws/lambda/<service>-*, network interfaces and X-Ray (no resource-level permissions), and reading a ' +
-      "secret of the account (the RDS-generated rds! secret, or an existing database's, whose name is the " +
-      "user's); each role's own policy names its one secret.",
+      "A boundary is a ceiling, not a grant: it caps the functions', the proxy's and the flow logs' roles at " +
+      'the log groups /aws/lambda/<service>-* and /vpc/<service>-*, network interfaces and X-Ray (no ' +
+      "resource-level permissions), the stack's queues <service>-*, IAM database logins (dbuser ids are " +
+      'generated) and reading a secret of the account (the RDS-generated rds! secret, or an existing ' +
+      "database's, whose name is the user's); each role's own policy names its one user, secret or queue.",
   },
 ];
 
@@ -104,7 +105,9 @@ it('lets the role create or change a role only with the permissions boundary, an
   ).toEqual([]);
   const pass = statements.find((s) => actions(s).includes('iam:PassRole'));
   expect(pass?.Condition).toEqual({
-    StringEquals: { 'iam:PassedToService': ['lambda.amazonaws.com', 'rds.amazonaws.com'] },
+    StringEquals: {
+      'iam:PassedToService': ['lambda.amazonaws.com', 'rds.amazonaws.com', 'vpc-flow-logs.amazonaws.com'],
+    },
   });
 });
 
@@ -129,7 +132,14 @@ describe('the packaged service, with the boundary the deploy workflow passes', (
 
   it('gives every role it creates the boundary, under a name the deploy role may create', () => {
     const roles = ofType(activeResources(bounded.template), 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['DatabaseProxyRole', 'IamRoleLambdaExecution']);
+    // One role per kind of function (serverless-per-function.cjs), the proxy's and, with a NAT gateway, the flow logs'.
+    expect(roles.map(([id]) => id).sort()).toEqual([
+      'ApiFunctionsRole',
+      'DatabaseProxyRole',
+      'MigrationsFunctionRole',
+      'NoDatabaseFunctionsRole',
+      'VpcFlowLogRole',
+    ]);
     for (const [, role] of roles) {
       expect(role.Properties?.PermissionsBoundary).toBe(boundary);
       // A generated name starts with the stack's name; a given one must too.

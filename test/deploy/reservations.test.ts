@@ -39,8 +39,9 @@ it('reserves concurrency for every function by default, and the preflight sums t
   );
   expect(plan.connections).toBe(50);
   const total = (values as number[]).reduce((sum, value) => sum + value, 0);
-  // The connection budget (50 at DB_POOL_MAX 1), migrate's 1, and 2 for each function without the database.
-  expect(total).toBe(50 + 1 + 2 * 3);
+  // The connection budget (50 at DB_POOL_MAX 1), migrate's 1, 2 each for openapi and unmatched, and 4 for
+  // docs (two routes, each with a burst and a rate: docs/deploying.md, "Throttles follow the reservations").
+  expect(total).toBe(50 + 1 + 2 + 2 + 4);
 });
 
 it('with reservedConcurrency=false reserves nothing for any function, and says so in the throttle alarms', async () => {

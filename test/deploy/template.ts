@@ -5,7 +5,7 @@
  * "which resources exist, with which values, for these parameters".
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,29 @@ export interface Packaged {
 }
 
 /**
+ * One `sls package` of this checkout at a time, across test files and Jest
+ * workers: the framework writes <root>/.serverless/serverless-state.json and
+ * then moves it to the --package folder, so two packagings at once read or
+ * move each other's file (ENOENT .serverless/serverless-state.json, seen with
+ * two packagings started together). mkdir is atomic; a lock older than any
+ * packaging may take is a crashed run's and is taken over.
+ */
+async function packagingLock(): Promise<() => Promise<void>> {
+  const lock = path.join(root, '.package-lock');
+  for (;;) {
+    try {
+      await mkdir(lock);
+      return () => rm(lock, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > 10 * 60 * 1000) await rm(lock, { recursive: true, force: true });
+      else await new Promise((ok) => setTimeout(ok, 250));
+    }
+  }
+}
+
+/**
  * `sls package --stage <stage>` with `--param` overrides, as a user would run
  * it; with `config`, that text instead of serverless.yml (a variant, such as
  * serverless.yml with one more function), from a file next to it; with
@@ -80,15 +103,17 @@ export async function packageService(
     await writeFile(path.join(root, configFile), config as string);
     args.push('--config', configFile);
   }
-  const running = promisify(execFile)(process.execPath, args, { cwd: root, env, timeout: 120000 });
-  running.child.stdin?.end();
+  const unlock = await packagingLock();
   try {
+    const running = promisify(execFile)(process.execPath, args, { cwd: root, env, timeout: 120000 });
+    running.child.stdin?.end();
     await running;
   } catch (error) {
     // The framework prints its error on standard output.
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new Error(`sls package --stage ${stage} failed:\n${stdout}\n${stderr}`);
   } finally {
+    await unlock();
     await rm(path.join(root, env.CATS_ESBUILD_WORK_FOLDER as string), { recursive: true, force: true });
     if (configFile) await rm(path.join(root, configFile), { force: true });
   }
