@@ -5,6 +5,7 @@
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { exportJWK } from 'jose';
 import {
@@ -201,5 +202,45 @@ describe('with the tokens of another issuer (npm start --stage, --issuer and --a
       await new Promise((closed) => gateway.close(closed));
       await new Promise((closed) => target.close(closed));
     }
+  });
+});
+
+describe("serverless-offline's own claim check behind the gateway", () => {
+  const PerFunction = createRequire(import.meta.url)('../../plugins/serverless-per-function.cjs');
+  function offlineAuthorizer(auth: { issuer: string; audience: string }) {
+    const authorizers = { cats: { type: 'jwt', issuerUrl: 'deployed', audience: ['deployed'] } };
+    const serverless = {
+      configSchemaHandler: { defineFunctionProperties: () => {} },
+      processedInput: { commands: ['offline', 'start'] },
+      service: {
+        provider: { httpApi: { authorizers } },
+        custom: {
+          auth: {
+            authorizer: 'cats',
+            writeScope,
+            readScope,
+            reads: 'false',
+            open: 'false',
+            ...auth,
+            local: { issuer: localIssuer, audience: localClient },
+          },
+        },
+        getAllFunctions: () => [],
+      },
+    };
+    new PerFunction(serverless, { ignoreJWTSignature: true }).attachAuthorizer();
+    return authorizers.cats;
+  }
+
+  it('expects the local issuer, or the issuer npm start --stage passes as authIssuer and authAudience', () => {
+    expect(offlineAuthorizer({ issuer: '', audience: '' })).toMatchObject({
+      issuerUrl: localIssuer,
+      audience: [localClient],
+    });
+    const pool = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool';
+    expect(offlineAuthorizer({ issuer: pool, audience: 'app-client' })).toMatchObject({
+      issuerUrl: pool,
+      audience: ['app-client'],
+    });
   });
 });
