@@ -3,11 +3,10 @@
  * (scripts/local-gateway.ts), with jose: every token below is one that
  * serverless-offline alone let through or that API Gateway refuses.
  */
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { exportJWK } from 'jose';
 import {
   authorize,
   localJwks,
@@ -19,6 +18,7 @@ import {
   type Verifier,
 } from '../../scripts/local-gateway.js';
 import { localClient, localIssuer, localToken, readScope, signJwt, writeScope } from '../../scripts/local-issuer.js';
+import { type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';
 
 const { privateKey: key } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -99,50 +99,44 @@ it('knows the scope each route needs from the document: writes need cats/write, 
 });
 
 describe('with the tokens of another issuer (npm start --stage, --issuer and --audience)', () => {
-  // A stand-in for the stage's Cognito pool: its JWKS at <issuer>/.well-known/jwks.json, over plain HTTP.
-  const { privateKey: poolKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const poolKid = 'pool-key-1';
-  const clientId = 'stage-app-client';
-  let pool: Server;
+  let pool: StandInIssuer;
   let issuer: string;
   let verifier: Verifier;
-  let jwksRequests = 0;
   beforeAll(async () => {
-    const jwk = { ...(await exportJWK(createPublicKey(poolKey))), kid: poolKid, alg: 'RS256', use: 'sig' };
-    pool = createServer((request, response) => {
-      if (request.url !== '/us-east-1_Pool/.well-known/jwks.json') return void response.writeHead(404).end();
-      jwksRequests++;
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    });
-    await new Promise<void>((listening) => pool.listen(0, '127.0.0.1', listening));
-    issuer = `http://127.0.0.1:${(pool.address() as AddressInfo).port}/us-east-1_Pool`;
-    verifier = remoteVerifier({ url: issuer, audience: clientId });
+    pool = await startStandInIssuer();
+    issuer = pool.issuer;
+    verifier = remoteVerifier({ url: issuer, audience: pool.clientId });
   });
-  afterAll(() => new Promise((closed) => pool.close(closed)));
+  afterAll(() => pool.close());
 
-  const poolClaims = (more: Record<string, unknown> = {}) =>
-    claims({ iss: issuer, sub: clientId, client_id: clientId, ...more });
+  // At the test's clock (authorize's `now`), with the pool's claims.
+  const poolClaims = (more: Record<string, unknown> = {}) => pool.claims({ iat: now, exp: now + 3600, ...more });
 
   it("accepts a Cognito-shaped access token signed by the issuer's key, fetched from its JWKS", async () => {
-    const accepted = await authorize(`Bearer ${signJwt(poolClaims(), poolKey, poolKid)}`, [writeScope], verifier, now);
-    expect(accepted).toMatchObject({ iss: issuer, client_id: clientId });
-    expect(jwksRequests).toBeGreaterThan(0);
+    const accepted = await authorize(
+      `Bearer ${signJwt(poolClaims(), pool.key, pool.kid)}`,
+      [writeScope],
+      verifier,
+      now,
+    );
+    expect(accepted).toMatchObject({ iss: issuer, client_id: pool.clientId });
+    expect(pool.jwksRequests()).toBeGreaterThan(0);
   });
 
   it.each([
     [
       "signed by the local issuer's key, with the issuer's kid and claims",
-      () => signJwt(poolClaims(), key, poolKid),
+      () => signJwt(poolClaims(), key, pool.kid),
       /signature verification failed/,
     ],
     ['of the local issuer (npm run -s token)', () => localToken(key, { now }), /no applicable key/],
-    ['of another issuer', () => signJwt(poolClaims({ iss: `${issuer}x` }), poolKey, poolKid), /"iss"/],
+    ['of another issuer', () => signJwt(poolClaims({ iss: `${issuer}x` }), pool.key, pool.kid), /"iss"/],
     [
       'for another client_id',
-      () => signJwt(poolClaims({ client_id: 'another-client' }), poolKey, poolKid),
+      () => signJwt(poolClaims({ client_id: 'another-client' }), pool.key, pool.kid),
       /client_id/,
     ],
-    ['without exp', () => signJwt(poolClaims({ exp: undefined }), poolKey, poolKid), /"exp"/],
+    ['without exp', () => signJwt(poolClaims({ exp: undefined }), pool.key, pool.kid), /"exp"/],
   ])('refuses with 401 a token %s', async (_what, token, reason) => {
     const refused = await refusal(token(), [writeScope], verifier);
     expect(refused.status).toBe(401);
@@ -150,13 +144,13 @@ describe('with the tokens of another issuer (npm start --stage, --issuer and --a
   });
 
   it('refuses with 403 a token of the issuer without the write scope', async () => {
-    const token = signJwt(poolClaims({ scope: readScope }), poolKey, poolKid);
+    const token = signJwt(poolClaims({ scope: readScope }), pool.key, pool.kid);
     expect((await refusal(token, [writeScope], verifier)).status).toBe(403);
   });
 
   it("says that the issuer's keys could not be fetched when its JWKS is not there", async () => {
-    const nowhere = remoteVerifier({ url: `${issuer}/missing`, audience: clientId });
-    const token = signJwt(poolClaims({ iss: `${issuer}/missing` }), poolKey, poolKid);
+    const nowhere = remoteVerifier({ url: `${issuer}/missing`, audience: pool.clientId });
+    const token = signJwt(poolClaims({ iss: `${issuer}/missing` }), pool.key, pool.kid);
     const refused = await refusal(token, [writeScope], nowhere);
     expect(refused.status).toBe(401);
     expect(refused.message).toMatch(/could not get the issuer's keys from http:.*\/missing\/\.well-known\/jwks\.json/);
@@ -171,7 +165,7 @@ describe('with the tokens of another issuer (npm start --stage, --issuer and --a
     await new Promise<void>((listening) => target.listen(0, '127.0.0.1', listening));
     const gateway = await startLocalGateway(0, {
       target: { host: '127.0.0.1', port: (target.address() as AddressInfo).port },
-      issuer: { url: issuer, audience: clientId },
+      issuer: { url: issuer, audience: pool.clientId },
       auth: 'writes',
       corsAllowedOrigins: [],
       catchAll: { port: 1, functionName: 'unused' },
@@ -186,7 +180,7 @@ describe('with the tokens of another issuer (npm start --stage, --issuer and --a
         });
       expect((await write(localToken(key))).status).toBe(401);
       expect(seen).toEqual([]);
-      expect((await write(signJwt(poolClaims(), poolKey, poolKid))).status).toBe(201);
+      expect((await write(signJwt(poolClaims(), pool.key, pool.kid))).status).toBe(201);
       expect(seen).toEqual(['POST /cats']);
 
       const tokenEndpoint = await fetch(`${base}/oauth2/token`, {
