@@ -5,6 +5,7 @@
  * authorizer does. A stand-in for the stage's Cognito pool serves its JWKS on
  * localhost.
  */
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { removeCluster } from '../../scripts/local-db.js';
 import { signJwt } from '../../scripts/local-issuer.js';
 import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
+import { root } from '../support/bundle.js';
 import { type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';
 
 const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -76,4 +78,22 @@ it('says that the local token endpoint is off', async () => {
   });
   expect(answer.status).toBe(404);
   expect(answer.body.message).toContain(`The local token endpoint is off: npm start checks tokens of ${pool.issuer}`);
+});
+
+it.each([
+  [['--issuer', 'https://issuer.example.com'], /--issuer and --audience go together/],
+  [['--stage', 'dev', '--issuer', 'https://issuer.example.com', '--audience', 'a'], /--stage reads the issuer/],
+  [['--region', 'eu-west-1'], /--region goes with --stage/],
+  [['--open', '--stage', 'dev'], /--open checks no token at all/],
+  [['--param=authIssuer=https://issuer.example.com'], /npm start takes --issuer <url> --audience/],
+  [['--stage'], /--stage needs a value/],
+])('npm start %j stops before starting anything, with a sentence', (args, message) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, CATS_DATA_DIR: join(dataDir, 'refused'), NODE_OPTIONS: '' },
+    encoding: 'utf8',
+    timeout: 5 * 60 * 1000, // only a hang exceeds it
+  });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(message);
 });
