@@ -4,8 +4,9 @@
  *
  * - the JWT authorizer, as API Gateway's checks it: an RS256 signature by a
  *   key of the issuer's JWKS (the local issuer's, scripts/local-issuer.ts, or
- *   with `npm start -- --stage` that stage's Cognito pool's), its `kid`, `iss`, `aud` or `client_id`, `exp` (required), `nbf`, `iat`
- *   and the route's scope, verified with jose. serverless-offline alone
+ *   with `npm start -- --stage` that stage's Cognito pool's), its `kid`,
+ *   `iss`, `aud` or `client_id`, `exp` (required), `nbf`, `iat` and the
+ *   route's scope, verified with jose. serverless-offline alone
  *   checks only the claims, never the signature, and lets a token without
  *   `exp` through;
  * - the `sls-offline-authorizer-override` header, with which serverless-offline
@@ -20,7 +21,8 @@
  * - POST /oauth2/token: a client-credentials token endpoint for the local
  *   client, as the stage's Cognito domain has one, for the docs page's
  *   Authorize button; GET /.well-known/jwks.json: the local issuer's keys.
- *   Both are off when the tokens come from another issuer (--stage).
+ *   Off when the tokens come from another issuer (--stage): the token
+ *   endpoint says so, and the JWKS path goes on to the catch-all.
  *
  * Which route needs which scope comes from the OpenAPI document, which the
  * same rules build (lib/openapi/operations.ts). Only npm start loads this: it
