@@ -147,8 +147,9 @@ class PerFunction {
    * its method needs, and tells the functions (API_AUTH) which rules apply,
    * so the OpenAPI document describes them. Under serverless-offline the
    * authorizer checks the local issuer and audience instead of the deployed
-   * ones, and only with --ignoreJWTSignature (without it serverless-offline
-   * skips JWT authorizers and every route would be open).
+   * ones (or authIssuer and authAudience, which npm start --stage passes),
+   * and only with --ignoreJWTSignature (without it serverless-offline skips
+   * JWT authorizers and every route would be open).
    */
   attachAuthorizer() {
     const service = this.serverless.service;
@@ -197,7 +198,9 @@ class PerFunction {
             'Run `npm start` (which passes it), or `npm start -- --open` for an API without tokens.',
         );
       }
-      Object.assign(authorizers[auth.authorizer], { issuerUrl: auth.local.issuer, audience: [auth.local.audience] });
+      // npm start's issuer, or the one it was told to check (--stage, --issuer: authIssuer and authAudience).
+      const checked = auth.issuer ? { issuer: auth.issuer, audience: auth.audience } : auth.local;
+      Object.assign(authorizers[auth.authorizer], { issuerUrl: checked.issuer, audience: [checked.audience] });
     }
     for (const { entry } of this.functions) {
       entry.events = (entry.events ?? []).map((event) => {

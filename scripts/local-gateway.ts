@@ -3,9 +3,10 @@
  * front of serverless-offline (which listens on a private port behind it):
  *
  * - the JWT authorizer, as API Gateway's checks it: an RS256 signature by a
- *   key of the issuer's JWKS (the local issuer's, scripts/local-issuer.ts),
- *   its `kid`, `iss`, `aud` or `client_id`, `exp` (required), `nbf`, `iat`
- *   and the route's scope, verified with jose. serverless-offline alone
+ *   key of the issuer's JWKS (the local issuer's, scripts/local-issuer.ts, or
+ *   with `npm start -- --stage` that stage's Cognito pool's), its `kid`,
+ *   `iss`, `aud` or `client_id`, `exp` (required), `nbf`, `iat` and the
+ *   route's scope, verified with jose. serverless-offline alone
  *   checks only the claims, never the signature, and lets a token without
  *   `exp` through;
  * - the `sls-offline-authorizer-override` header, with which serverless-offline
@@ -20,6 +21,8 @@
  * - POST /oauth2/token: a client-credentials token endpoint for the local
  *   client, as the stage's Cognito domain has one, for the docs page's
  *   Authorize button; GET /.well-known/jwks.json: the local issuer's keys.
+ *   Off when the tokens come from another issuer (--stage): the token
+ *   endpoint says so, and the JWKS path goes on to the catch-all.
  *
  * Which route needs which scope comes from the OpenAPI document, which the
  * same rules build (lib/openapi/operations.ts). Only npm start loads this: it
@@ -28,7 +31,15 @@
 
 import { createPublicKey, type KeyObject, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import { createLocalJWKSet, exportJWK, type JSONWebKeySet, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  exportJWK,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import { routePattern } from '../lib/http/routes.js';
 import { openApiDocument } from '../lib/openapi/document.js';
 import { type ApiAuth, localTokenPath } from '../lib/openapi/operations.js';
@@ -46,8 +57,13 @@ import {
 export interface GatewayOptions {
   /** Where serverless-offline listens. */
   target: { host: string; port: number };
-  /** The local issuer's private key (its public half is the JWKS). */
-  key: KeyObject;
+  /**
+   * Whose tokens are accepted: the local issuer's, by its private key (whose
+   * public half is the JWKS the gateway serves), or another issuer's (npm
+   * start --stage: the stage's Cognito pool, whose app client is the
+   * audience).
+   */
+  issuer: { key: KeyObject } | RemoteIssuer;
   auth: ApiAuth;
   /** Browser origins allowed by CORS (corsAllowedOrigins); none: no CORS. */
   corsAllowedOrigins: string[];
@@ -75,6 +91,49 @@ export async function localJwks(key: KeyObject): Promise<JSONWebKeySet> {
   return { keys: [{ ...jwk, kid: localKeyId, alg: 'RS256', use: 'sig' }] };
 }
 
+/** An issuer other than the local one: its `iss`, and the audience (or `client_id`) its tokens must carry. */
+export interface RemoteIssuer {
+  url: string;
+  audience: string;
+}
+
+/** What a token is checked against: the issuer's keys, its `iss`, and the authorizer's audience. */
+export interface Verifier {
+  issuer: string;
+  audience: string;
+  keys: JWTVerifyGetKey;
+}
+
+export function localVerifier(jwks: JSONWebKeySet): Verifier {
+  return { issuer: localIssuer, audience: localAudience, keys: createLocalJWKSet(jwks) };
+}
+
+/** Where an issuer keeps its keys: `<issuer>/.well-known/jwks.json`, as a Cognito pool does. */
+export const jwksUrl = (issuer: string) =>
+  new URL('.well-known/jwks.json', issuer.endsWith('/') ? issuer : `${issuer}/`);
+
+/**
+ * Another issuer's keys, fetched when a token names a `kid` not yet seen (and
+ * cached), as API Gateway does for a deployed authorizer.
+ */
+export function remoteVerifier({ url, audience }: RemoteIssuer): Verifier {
+  const where = jwksUrl(url);
+  const jwks = createRemoteJWKSet(where);
+  return {
+    issuer: url,
+    audience,
+    keys: async (header, token) => {
+      try {
+        return await jwks(header, token);
+      } catch (error) {
+        // A key the set lacks is the token's fault; anything else (no network, not a JWKS) is said as such.
+        if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+        throw new Error(`could not get the issuer's keys from ${where}: ${(error as Error).message}`);
+      }
+    },
+  };
+}
+
 export class Refusal extends Error {
   constructor(
     readonly status: 401 | 403,
@@ -92,7 +151,7 @@ export class Refusal extends Error {
 export async function authorize(
   authorization: string | undefined,
   scopes: string[],
-  keys: ReturnType<typeof createLocalJWKSet>,
+  verifier: Verifier,
   now = Math.floor(Date.now() / 1000),
 ): Promise<Record<string, unknown>> {
   const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
@@ -101,9 +160,9 @@ export async function authorize(
   try {
     // RS256 only (a token with alg none or HS256 is refused), a kid the JWKS
     // has, the issuer, exp required, nbf checked; no clock tolerance.
-    ({ payload: claims } = await jwtVerify(token, keys, {
+    ({ payload: claims } = await jwtVerify(token, verifier.keys, {
       algorithms: ['RS256'],
-      issuer: localIssuer,
+      issuer: verifier.issuer,
       requiredClaims: ['exp'],
       currentDate: new Date(now * 1000),
     }));
@@ -116,7 +175,7 @@ export async function authorize(
   // API Gateway: one of the token's `aud` values is an audience of the
   // authorizer; only a token without `aud` is judged by its `client_id`.
   const audiences = Array.isArray(claims.aud) ? claims.aud : claims.aud === undefined ? undefined : [claims.aud];
-  if (audiences ? !audiences.includes(localAudience) : claims.client_id !== localAudience) {
+  if (audiences ? !audiences.includes(verifier.audience) : claims.client_id !== verifier.audience) {
     throw new Refusal(401, 'neither aud nor client_id is the authorizer audience');
   }
   const granted = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
@@ -190,8 +249,13 @@ function tokenEndpoint(key: KeyObject, request: IncomingMessage, body: Buffer, r
 const authorizationHeaders = ['sls-offline-authorizer-override'];
 
 export async function startLocalGateway(port: number, options: GatewayOptions): Promise<Server> {
-  const keys = await localJwks(options.key);
-  const jwks = createLocalJWKSet(keys);
+  const issuer = options.issuer;
+  let keys: JSONWebKeySet | undefined;
+  let verifier: Verifier;
+  if ('key' in issuer) {
+    keys = await localJwks(issuer.key);
+    verifier = localVerifier(keys);
+  } else verifier = remoteVerifier(issuer);
   const scopesOf = routeScopes(options.auth);
   const server = createServer((incoming, response) => {
     void handle(incoming, response).catch((error) => {
@@ -204,9 +268,15 @@ export async function startLocalGateway(port: number, options: GatewayOptions): 
     const method = (incoming.method ?? 'GET').toUpperCase();
     const url = new URL(incoming.url ?? '/', 'http://localhost');
     const body = await readBody(incoming);
-    if (url.pathname === localTokenPath && method === 'POST')
-      return tokenEndpoint(options.key, incoming, body, response);
-    if (url.pathname === '/.well-known/jwks.json' && method === 'GET') return send(response, 200, keys);
+    if (url.pathname === localTokenPath && method === 'POST') {
+      if ('key' in issuer) return tokenEndpoint(issuer.key, incoming, body, response);
+      return send(response, 404, {
+        message:
+          `The local token endpoint is off: npm start checks tokens of ${verifier.issuer} (client ${verifier.audience}). ` +
+          'Get one from that issuer (npm run -s token -- --stage <stage>).',
+      });
+    }
+    if (url.pathname === '/.well-known/jwks.json' && method === 'GET' && keys) return send(response, 200, keys);
 
     const origin = incoming.headers.origin;
     const corsAllowed = origin !== undefined && options.corsAllowedOrigins.includes(origin);
@@ -214,7 +284,7 @@ export async function startLocalGateway(port: number, options: GatewayOptions): 
     const scopes = preflight ? undefined : scopesOf(method, url.pathname);
     if (scopes && scopes.length > 0 && options.auth !== 'open') {
       try {
-        await authorize(incoming.headers.authorization, scopes, jwks);
+        await authorize(incoming.headers.authorization, scopes, verifier);
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         const headers: Record<string, string> =

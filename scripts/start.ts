@@ -8,8 +8,12 @@
  * Writes need a token of the local issuer (`npm run -s token`), as deployed
  * ones need one of the stage's issuer: a gateway in front of serverless-offline
  * (scripts/local-gateway.ts) checks it as API Gateway's JWT authorizer does,
- * signature included. `npm start -- --open` turns every authorizer off;
- * `--param=authReads=true` closes reads too.
+ * signature included. `npm start -- --stage <stage> [--region <r>]` checks
+ * the tokens of that stage's Cognito pool instead (`npm run -s token --
+ * --stage <stage>`), and `--issuer <url> --audience <client id>` those of any
+ * issuer whose keys are at <issuer>/.well-known/jwks.json.
+ * `npm start -- --open` turns every authorizer off; `--param=authReads=true`
+ * closes reads too.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,9 +36,10 @@ import {
   LocalDatabaseError,
   startLocalDatabase,
 } from './local-db.js';
-import { startLocalGateway } from './local-gateway.js';
+import { jwksUrl, type RemoteIssuer, startLocalGateway } from './local-gateway.js';
 import { localClient, localClientSecret, localKey } from './local-issuer.js';
 import { formatLogLine } from './log-view.js';
+import { awsRegion, stageIssuer, UsageError } from './token.js';
 
 const say = (line: string) => console.log(`[cats-api] ${line}`);
 const fail = (line: string): never => {
@@ -54,13 +59,44 @@ const httpPort = portFromEnv('PORT', 3000);
 const lambdaPort = portFromEnv('LAMBDA_PORT', 3002);
 const embeddedPort = portFromEnv('EMBEDDED_PG_PORT', 54329);
 const lockFile = resolve(dataRoot, 'start.lock');
-const args = process.argv.slice(2);
-for (const arg of args) {
-  if (arg !== '--open' && !arg.startsWith('--param=')) {
-    fail(`Unknown option ${arg}. npm start takes --open (no authorizer: anyone may write) and --param=<name>=<value>.`);
-  }
+const usage =
+  'npm start takes --open (no authorizer: anyone may write), --param=<name>=<value>, ' +
+  "--stage <stage> [--region <r>] (check that stage's Cognito tokens) or --issuer <url> --audience <client id>.";
+/** --open and the --param=s, which serverless-offline gets too; the issuer options, which only this script reads. */
+const args: string[] = [];
+const issuerArgs: { stage?: string; region?: string; issuer?: string; audience?: string } = {};
+const issuerOptions: Record<string, keyof typeof issuerArgs> = {
+  '--stage': 'stage',
+  '--region': 'region',
+  '--issuer': 'issuer',
+  '--audience': 'audience',
+};
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i] as string;
+  const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg];
+  const key = issuerOptions[name as string];
+  if (key) {
+    const value = inline ?? process.argv[++i];
+    if (!value) fail(`${name} needs a value. ${usage}`);
+    issuerArgs[key] = value;
+  } else if (/^--param=auth(Issuer|Audience)=/.test(arg)) {
+    fail(
+      'npm start takes --issuer <url> --audience <client id> (or --stage <stage>) to check the tokens of another issuer.',
+    );
+  } else if (arg === '--open' || arg.startsWith('--param=')) args.push(arg);
+  else fail(`Unknown option ${arg}. ${usage}`);
 }
 const open = args.includes('--open');
+if (issuerArgs.stage !== undefined && (issuerArgs.issuer ?? issuerArgs.audience) !== undefined) {
+  fail('--stage reads the issuer and audience from the stack: drop --issuer and --audience.');
+}
+if ((issuerArgs.issuer === undefined) !== (issuerArgs.audience === undefined)) {
+  fail('--issuer and --audience go together: the issuer and the client id (or aud) its tokens must carry.');
+}
+if (issuerArgs.region !== undefined && issuerArgs.stage === undefined) fail('--region goes with --stage.');
+if (open && (issuerArgs.stage ?? issuerArgs.issuer) !== undefined) {
+  fail('--open checks no token at all: drop --stage, --issuer and --audience.');
+}
 /** Set once shutting down (Ctrl-C, a signal, a failure). */
 let stopping = false;
 // serverless-esbuild builds the functions into a work folder of the checkout,
@@ -127,6 +163,29 @@ async function database(): Promise<{ url?: string; description: string; local?: 
   };
 }
 
+/**
+ * The issuer whose tokens the gateway accepts instead of the local one's:
+ * told (--issuer, --audience), or the stage's Cognito pool and app client,
+ * from the stack's outputs as `npm run -s token -- --stage` reads them.
+ */
+async function remoteIssuer(): Promise<RemoteIssuer | undefined> {
+  const { stage, issuer, audience } = issuerArgs;
+  if (issuer !== undefined && audience !== undefined) return { url: issuer, audience };
+  if (stage === undefined) return undefined;
+  const region = awsRegion(issuerArgs.region);
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
+  try {
+    const pool = await stageIssuer(stage, region, new CloudFormationClient({ region }));
+    return { url: pool.issuer, audience: pool.clientId };
+  } catch (error) {
+    return fail(
+      error instanceof UsageError
+        ? error.message
+        : `Could not read the outputs of the stack cats-api-${stage} in ${region} (AWS credentials of this shell): ${(error as Error).message}`,
+    );
+  }
+}
+
 class MigrateError extends Error {}
 
 async function migrate(env: NodeJS.ProcessEnv, description: string): Promise<void> {
@@ -150,7 +209,7 @@ async function migrate(env: NodeJS.ProcessEnv, description: string): Promise<voi
 const param = (name: string) =>
   args.find((arg) => arg.startsWith(`--param=${name}=`))?.slice(`--param=${name}=`.length);
 
-function startOffline(env: NodeJS.ProcessEnv, offlinePort: number): ChildProcess {
+function startOffline(env: NodeJS.ProcessEnv, offlinePort: number, issuer: RemoteIssuer | undefined): ChildProcess {
   const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
   const child = spawn(
     process.execPath,
@@ -170,6 +229,8 @@ function startOffline(env: NodeJS.ProcessEnv, offlinePort: number): ChildProcess
       // signature and the rest. --noAuth turns every authorizer off.
       open ? '--noAuth' : '--ignoreJWTSignature',
       ...args.filter((arg) => arg.startsWith('--param=')),
+      // serverless-offline's own claim check then expects that issuer and audience too.
+      ...(issuer ? [`--param=authIssuer=${issuer.url}`, `--param=authAudience=${issuer.audience}`] : []),
     ],
     { env: { ...env, CATS_ESBUILD_WORK_FOLDER: workFolder }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -188,7 +249,7 @@ function startOffline(env: NodeJS.ProcessEnv, offlinePort: number): ChildProcess
       if (text !== null) target.write(`${text}\n`);
       if (!ready && line.includes('Server ready')) {
         ready = true;
-        for (const line of authNotice()) say(line);
+        for (const line of authNotice(issuer)) say(line);
         say(`Ready: http://localhost:${httpPort}  (try: curl http://localhost:${httpPort}/cats)`);
       }
     });
@@ -199,7 +260,7 @@ function startOffline(env: NodeJS.ProcessEnv, offlinePort: number): ChildProcess
 }
 
 /** Said at every start, so that nothing local is taken for the deployed guarantee. */
-function authNotice(): string[] {
+function authNotice(issuer: RemoteIssuer | undefined): string[] {
   if (open) {
     return [
       '!!! OPEN (--open): no route checks a token. Anyone who can reach this port may add, change and delete cats.',
@@ -207,14 +268,25 @@ function authNotice(): string[] {
     ];
   }
   const reads = args.includes('--param=authReads=true');
+  const scopes = `a token with cats/write${reads ? ', reads one with cats/read' : ' (reads are open)'}`;
+  if (issuer) {
+    const command = issuerArgs.stage ? `npm run -s token -- --stage ${issuerArgs.stage}` : '<a token of that issuer>';
+    return [
+      `Writes need ${scopes}: -H "Authorization: Bearer $(${command})"`,
+      `Tokens are checked as API Gateway checks them: signature by the keys at ${jwksUrl(issuer.url)}, issuer ${issuer.url}, client ${issuer.audience}, expiry, scope.`,
+      `Local tokens are refused and the local token endpoint (POST /oauth2/token) is off: tokens come from ${issuerArgs.stage ? `the ${issuerArgs.stage} stage's Cognito` : 'that issuer'}.`,
+    ];
+  }
   return [
-    `Writes need a token with cats/write${reads ? ', reads one with cats/read' : ' (reads are open)'}: -H "Authorization: Bearer $(npm run -s token)"`,
+    `Writes need ${scopes}: -H "Authorization: Bearer $(npm run -s token)"`,
     `Tokens are checked as API Gateway checks them: signature by the local issuer's key, issuer, client, expiry, scope.`,
     `Docs page's Authorize: client ${localClient}, secret ${localClientSecret} (POST /oauth2/token, client credentials).`,
   ];
 }
 
 async function main(): Promise<void> {
+  // Before anything starts: a stage that cannot be read stops here.
+  const issuer = await remoteIssuer();
   await takeLock();
   let local: LocalDatabase | undefined;
   let offline: ChildProcess | undefined;
@@ -257,7 +329,7 @@ async function main(): Promise<void> {
     const offlinePort = await freePort();
     gateway = await startLocalGateway(httpPort, {
       target: { host: '127.0.0.1', port: offlinePort },
-      key: localKey(dataRoot),
+      issuer: issuer ?? { key: localKey(dataRoot) },
       auth: open ? 'open' : args.includes('--param=authReads=true') ? 'reads-and-writes' : 'writes',
       corsAllowedOrigins: (param('corsAllowedOrigins') ?? '')
         .split(',')
@@ -265,7 +337,7 @@ async function main(): Promise<void> {
         .filter(Boolean),
       catchAll: { port: lambdaPort, functionName: 'cats-api-dev-unmatched' },
     });
-    offline = startOffline(apiEnv, offlinePort);
+    offline = startOffline(apiEnv, offlinePort, issuer);
     offline.once('exit', (code, signal) => {
       if (stopping) return;
       console.error(`[cats-api] serverless-offline exited (${signal ?? `code ${code}`}); stopping.`);

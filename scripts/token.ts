@@ -98,16 +98,35 @@ export interface StageClients {
   fetch?: typeof fetch;
 }
 
+/** The stage's Cognito issuer, as its stack's outputs name it. */
+export interface StageIssuer {
+  /** The token endpoint of the pool's domain. */
+  tokenUrl: string;
+  userPoolId: string;
+  /** The app client: a token's `client_id`, the authorizer's audience. */
+  clientId: string;
+  /** `iss` of the pool's tokens: https://cognito-idp.<region>.amazonaws.com/<pool id>. */
+  issuer: string;
+}
+
+/** The AWS region: told, or the shell's, or the deploy's default (serverless.yml). */
+export function awsRegion(region: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+}
+
 /**
- * A client-credentials access token from the stage's Cognito app client: the
- * token endpoint and client id from the stack's outputs, the secret from
- * Cognito (DescribeUserPoolClient), then POST /oauth2/token (RFC 6749 4.4).
+ * The stage's Cognito issuer from its stack's outputs (DescribeStacks):
+ * what `npm run -s token -- --stage` asks for a token and what
+ * `npm start -- --stage` verifies tokens against.
  */
-export async function stageToken(request: TokenRequest & { stage: string }, clients: StageClients): Promise<string> {
+export async function stageIssuer(
+  stage: string,
+  region: string,
+  cloudFormation: Pick<CloudFormationClient, 'send'>,
+): Promise<StageIssuer> {
   const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
-  const { DescribeUserPoolClientCommand } = await import('@aws-sdk/client-cognito-identity-provider');
-  const stackName = `cats-api-${request.stage}`;
-  const described = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+  const stackName = `cats-api-${stage}`;
+  const described = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = Object.fromEntries(
     (described.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]),
   );
@@ -118,6 +137,21 @@ export async function stageToken(request: TokenRequest & { stage: string }, clie
         'it was deployed with authIssuer (get a token from that issuer) or authOpen=true (no token needed).',
     );
   }
+  return { tokenUrl, userPoolId, clientId, issuer: `https://cognito-idp.${region}.amazonaws.com/${userPoolId}` };
+}
+
+/**
+ * A client-credentials access token from the stage's Cognito app client: the
+ * token endpoint and client id from the stack's outputs, the secret from
+ * Cognito (DescribeUserPoolClient), then POST /oauth2/token (RFC 6749 4.4).
+ */
+export async function stageToken(request: TokenRequest & { stage: string }, clients: StageClients): Promise<string> {
+  const { DescribeUserPoolClientCommand } = await import('@aws-sdk/client-cognito-identity-provider');
+  const { tokenUrl, userPoolId, clientId } = await stageIssuer(
+    request.stage,
+    awsRegion(request.region),
+    clients.cloudFormation,
+  );
   const { UserPoolClient: client } = await clients.cognito.send(
     new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }),
   );
@@ -152,12 +186,11 @@ export async function stageToken(request: TokenRequest & { stage: string }, clie
 export async function token(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const request = parseTokenArgs(args);
   if (request.stage === undefined) return localToken(localKey(), request);
-  // The deploy's default region (serverless.yml) unless told or configured otherwise.
-  const region = request.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = awsRegion(request.region, env);
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   const { CognitoIdentityProviderClient } = await import('@aws-sdk/client-cognito-identity-provider');
   return stageToken(
-    { ...request, stage: request.stage },
+    { ...request, stage: request.stage, region },
     { cloudFormation: new CloudFormationClient({ region }), cognito: new CognitoIdentityProviderClient({ region }) },
   );
 }

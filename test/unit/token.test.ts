@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
 import { localAudience, localIssuer, localKey, localToken } from '../../scripts/local-issuer.js';
-import { parseTokenArgs, stageToken, UsageError } from '../../scripts/token.js';
+import { parseTokenArgs, stageIssuer, stageToken, UsageError } from '../../scripts/token.js';
 import { root } from '../support/bundle.js';
 
 let dataDir: string;
@@ -200,6 +200,20 @@ describe('--stage', () => {
     expect(Object.fromEntries(new URLSearchParams(call.body))).toEqual({
       grant_type: 'client_credentials',
       scope: 'cats/write',
+    });
+  });
+
+  it("names the issuer and audience npm start --stage checks: the pool's issuer in the region, the app client", async () => {
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'cats-api-dev' }).resolves({
+      Stacks: [
+        { StackName: 'cats-api-dev', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Outputs: outputs() },
+      ],
+    });
+    await expect(stageIssuer('dev', 'eu-west-1', clients().cloudFormation)).resolves.toEqual({
+      tokenUrl,
+      userPoolId: 'us-east-1_Example1',
+      clientId: 'client-123',
+      issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_Example1',
     });
   });
 
