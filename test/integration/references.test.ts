@@ -97,8 +97,21 @@ it('indexes the reference column, and dropReference takes the column and its tri
   const { rows } = await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes
     WHERE tablename = ${tableFor('set null')} AND indexdef LIKE '%(parent_id)'`.execute(db());
   expect(rows).toEqual([{ name: `${tableFor('set null')}_parent_id_idx` }]);
-  await dropReference(owner(), tableFor('set null'), 'parent_id');
-  const triggers = await sql`SELECT 1 FROM pg_trigger WHERE tgrelid = ${tableFor('set null')}::regclass
+  // A table of its own: the other tests use children_set_null's column, in any order (--randomize).
+  await createVersionedTable(owner(), 'children_dropped')
+    .addColumn('name', 'text', (col) => col.notNull())
+    .execute();
+  await addReference(owner(), {
+    table: 'children_dropped',
+    column: 'parent_id',
+    target: 'parents',
+    onDelete: 'set null',
+  });
+  await dropReference(owner(), 'children_dropped', 'parent_id');
+  const triggers = await sql`SELECT 1 FROM pg_trigger WHERE tgrelid = 'children_dropped'::regclass
     AND NOT tgisinternal`.execute(db());
   expect(triggers.rows).toEqual([]);
+  const columns = await sql`SELECT 1 FROM information_schema.columns
+    WHERE table_name = 'children_dropped' AND column_name = 'parent_id'`.execute(db());
+  expect(columns.rows).toEqual([]);
 });
