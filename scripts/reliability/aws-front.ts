@@ -15,11 +15,23 @@
  * CloudFormation template (`sls package`), the throttles from the same
  * formula that writes the deployed ones (plugins/serverless-per-function.cjs,
  * apiThrottles), here with the latency measured on this machine.
+ *
+ * The front runs in a process of its own. A function's concurrency is counted
+ * from the request's forwarding to the end of its answer as the front sees
+ * it, so any delay in the front's event loop counts as time in the function.
+ * Sharing a loop with the fault script's 200 clients (some 6,000 requests a
+ * second and the garbage of every answer kept) delayed it by up to 400 ms,
+ * enough to hold a "container" past the throttles' latency bound: 14
+ * emulated Lambda throttles in one CI run that Lambda, counting its own
+ * invocations, would not have had.
  */
+import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 interface Limit {
   rate: number;
@@ -100,10 +112,18 @@ export interface AwsFront {
   /** Each route's throttle as applied here. */
   limits: Record<string, Limit>;
   /** How many requests the front answered itself: API throttle (429) and Lambda throttle (500). */
-  counts(): { apiThrottled: number; lambdaThrottled: number; forwarded: number };
+  counts(): Promise<Counts>;
   /** The most requests each function (by logical id) had in flight at once. */
-  peakInFlight(): Record<string, number>;
+  peakInFlight(): Promise<Record<string, number>>;
   close(): Promise<void>;
+}
+
+interface Counts {
+  apiThrottled: number;
+  lambdaThrottled: number;
+  forwarded: number;
+  /** The front's longest event-loop delay so far (ms): what it added to the functions' time in flight. */
+  loopDelayMaxMs: number;
 }
 
 export interface AwsFrontOptions {
@@ -114,7 +134,84 @@ export interface AwsFrontOptions {
   requestMs: number;
 }
 
+/** Messages between the script and the front's process. */
+type Request = { type: 'start'; options: AwsFrontOptions } | { type: 'counts' | 'peak' | 'close'; id: number };
+type Reply =
+  | { type: 'started'; baseUrl: string; limits: Record<string, Limit> }
+  | { type: 'reply'; id: number; value: any };
+
+const self = fileURLToPath(import.meta.url);
+
+/** Starts the front in a child process (see above) and talks to it over IPC. */
 export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront> {
+  const child = fork(self, [], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, (value: any) => void>();
+  let nextId = 0;
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const started = new Promise<Extract<Reply, { type: 'started' }>>((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`the AWS front exited (${code}) before it listened`)));
+    child.on('message', (reply: Reply) => {
+      if (reply.type === 'started') ok(reply);
+      else waiting.get(reply.id)?.(reply.value);
+    });
+  });
+  child.send({ type: 'start', options } satisfies Request);
+  const { baseUrl, limits } = await started;
+  const ask = (type: 'counts' | 'peak' | 'close') =>
+    new Promise<any>((ok) => {
+      nextId += 1;
+      const id = nextId;
+      waiting.set(id, (value) => {
+        waiting.delete(id);
+        ok(value);
+      });
+      child.send({ type, id } satisfies Request);
+    });
+  return {
+    baseUrl,
+    limits,
+    counts: () => ask('counts') as Promise<Counts>,
+    peakInFlight: () => ask('peak') as Promise<Record<string, number>>,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      await ask('close');
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+// The front's process: serves until the script closes it or goes away.
+if (process.argv[1] === self && process.send) {
+  const send = (reply: Reply) => process.send?.(reply);
+  let front: ServedFront | undefined;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (request: Request) => {
+    if (request.type === 'start') {
+      front = await serveFront(request.options);
+      send({ type: 'started', baseUrl: front.baseUrl, limits: front.limits });
+    } else if (request.type === 'counts') send({ type: 'reply', id: request.id, value: front?.counts() });
+    else if (request.type === 'peak') send({ type: 'reply', id: request.id, value: front?.peakInFlight() });
+    else {
+      await front?.close();
+      send({ type: 'reply', id: request.id, value: null });
+    }
+  });
+}
+
+interface ServedFront {
+  baseUrl: string;
+  limits: Record<string, Limit>;
+  counts(): Counts;
+  peakInFlight(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+async function serveFront(options: AwsFrontOptions): Promise<ServedFront> {
   const { routes, fallback } = plugin.apiThrottles(options.functions, options.requestMs);
   const table = options.functions.flatMap((fn) =>
     fn.routes.map((key) => ({
@@ -128,6 +225,8 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
   const inFlight = new Map<string, number>();
   const peak: Record<string, number> = {};
   const counts = { apiThrottled: 0, lambdaThrottled: 0, forwarded: 0 };
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const target = new URL(options.target);
 
   const answer = (response: ServerResponse, status: number, message: string) => {
@@ -187,10 +286,11 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     limits: Object.fromEntries(table.map((route) => [route.key, route.bucket.limit])),
-    counts: () => ({ ...counts }),
+    counts: () => ({ ...counts, loopDelayMaxMs: Math.round(loopDelay.max / 1e6) }),
     peakInFlight: () => ({ ...peak }),
     close: () =>
       new Promise<void>((ok) => {
+        loopDelay.disable();
         server.closeAllConnections();
         server.close(() => ok());
       }),

@@ -198,7 +198,7 @@ export async function emulatedAws(
     // answer (it ignores Retry-After: load stays well above what the
     // reservations can take), the database stopped for `outageMs`.
     const clients = totalReserved * 4;
-    const lambdaBefore = front.counts().lambdaThrottled;
+    const lambdaBefore = (await front.counts()).lambdaThrottled;
     let downAt = 0;
     let upAt = 0;
     let stopAt = Number.POSITIVE_INFINITY;
@@ -221,9 +221,12 @@ export async function emulatedAws(
     const ok = (a: Answer) => a.status > 0 && a.status < 429;
     const firstOk = answers.filter((a) => a.at >= upAt && ok(a)).sort((a, b) => a.at + a.ms - (b.at + b.ms))[0];
     const recovery = firstOk ? (firstOk.at + firstOk.ms - upAt) / 1000 : Number.NaN;
-    const lastFailure = Math.max(upAt, ...failures.map((a) => a.at + a.ms));
+    const lastFailure = upAt + slowest(failures.map((a) => ({ ms: Math.max(0, a.at + a.ms - upAt) })));
     const worst = slowest(answers);
-    const worst503 = Math.max(0, ...failures.map((a) => a.ms));
+    const worst503 = slowest(failures);
+    const frontCounts = await front.counts();
+    const lambdaThrottles = frontCounts.lambdaThrottled - lambdaBefore;
+    const peak = await front.peakInFlight();
     console.log(
       `  ${clients} clients, database stopped ${(outageMs / 1000).toFixed(0)} s: ${answers.length} answers ${summary(answers)}; ` +
         `during the outage ${summary(during)}`,
@@ -233,8 +236,8 @@ export async function emulatedAws(
         during.map((a) => a.ms),
         99,
       ).toFixed(0)} ms); first success ${recovery.toFixed(2)} s after the database was back, ` +
-        `last 503 ${((lastFailure - upAt) / 1000).toFixed(2)} s after; Lambda throttles (500s) ${front.counts().lambdaThrottled - lambdaBefore}; ` +
-        `peak in flight ${JSON.stringify(front.peakInFlight())}`,
+        `last 503 ${((lastFailure - upAt) / 1000).toFixed(2)} s after; Lambda throttles (500s) ${lambdaThrottles}; the front's longest event-loop delay ${frontCounts.loopDelayMaxMs} ms; ` +
+        `peak in flight ${JSON.stringify(peak)}`,
     );
     for (const a of dishonest.slice(0, 5))
       console.log(`    ${a.status} in ${a.ms.toFixed(0)} ms: ${a.text.slice(0, 200)}`);

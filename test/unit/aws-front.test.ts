@@ -60,8 +60,8 @@ it('answers 500 with API Gateway’s body when a function has its reserved concu
     expect((await fetch(`${front.baseUrl}/fast`)).status).toBe(200);
     for (const response of held.splice(0)) response.end();
     await Promise.all(pending);
-    expect(front.counts().lambdaThrottled).toBe(1);
-    expect(front.peakInFlight()).toMatchObject({ SlowLambdaFunction: 2 });
+    expect((await front.counts()).lambdaThrottled).toBe(1);
+    expect(await front.peakInFlight()).toMatchObject({ SlowLambdaFunction: 2 });
   });
 });
 
@@ -73,7 +73,7 @@ it('answers 429 with API Gateway’s body past a route’s burst, before invokin
     const throttled = await fetch(`${front.baseUrl}/fast`);
     expect(throttled.status).toBe(429);
     expect(await throttled.text()).toBe('{"message":"Too Many Requests"}');
-    expect(front.counts()).toMatchObject({ apiThrottled: 1, forwarded: 1 });
+    expect(await front.counts()).toMatchObject({ apiThrottled: 1, forwarded: 1 });
   });
 });
 
