@@ -168,15 +168,19 @@ async function database(): Promise<{ url?: string; description: string; local?: 
  * told (--issuer, --audience), or the stage's Cognito pool and app client,
  * from the stack's outputs as `npm run -s token -- --stage` reads them.
  */
-async function remoteIssuer(): Promise<RemoteIssuer | undefined> {
+async function remoteIssuer(): Promise<(RemoteIssuer & { authServer: string }) | undefined> {
   const { stage, issuer, audience } = issuerArgs;
-  if (issuer !== undefined && audience !== undefined) return { url: issuer, audience };
+  // authServer: what the served document's security scheme names (API_AUTH_SERVER,
+  // as the stage's openapi function has it), so that Authorize on /docs asks
+  // that issuer for a token, not the local endpoint, which is off then.
+  if (issuer !== undefined && audience !== undefined)
+    return { url: issuer, audience, authServer: `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration` };
   if (stage === undefined) return undefined;
   const region = awsRegion(issuerArgs.region);
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   try {
     const pool = await stageIssuer(stage, region, new CloudFormationClient({ region }));
-    return { url: pool.issuer, audience: pool.clientId };
+    return { url: pool.issuer, audience: pool.clientId, authServer: pool.tokenUrl };
   } catch (error) {
     return fail(
       error instanceof UsageError
@@ -209,7 +213,11 @@ async function migrate(env: NodeJS.ProcessEnv, description: string): Promise<voi
 const param = (name: string) =>
   args.find((arg) => arg.startsWith(`--param=${name}=`))?.slice(`--param=${name}=`.length);
 
-function startOffline(env: NodeJS.ProcessEnv, offlinePort: number, issuer: RemoteIssuer | undefined): ChildProcess {
+function startOffline(
+  env: NodeJS.ProcessEnv,
+  offlinePort: number,
+  issuer: (RemoteIssuer & { authServer: string }) | undefined,
+): ChildProcess {
   const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
   const child = spawn(
     process.execPath,
@@ -232,7 +240,14 @@ function startOffline(env: NodeJS.ProcessEnv, offlinePort: number, issuer: Remot
       // serverless-offline's own claim check then expects that issuer and audience too.
       ...(issuer ? [`--param=authIssuer=${issuer.url}`, `--param=authAudience=${issuer.audience}`] : []),
     ],
-    { env: { ...env, CATS_ESBUILD_WORK_FOLDER: workFolder }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: {
+        ...env,
+        CATS_ESBUILD_WORK_FOLDER: workFolder,
+        ...(issuer ? { API_AUTH_SERVER: issuer.authServer } : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   // serverless-offline announces readiness on stderr; pass both streams
   // through and add our own line, with the URL and a first command to try.

@@ -72,6 +72,18 @@ it.each([
   expect(stored.body.items.map((item: { name: string }) => item.name)).not.toContain('Refused');
 });
 
+it("serves a document whose security scheme names the issuer's discovery document, not the local token endpoint", async () => {
+  const document = await request(api.baseUrl, 'GET', '/openapi.json');
+  const schemes = Object.values(document.body.components.securitySchemes) as Record<string, unknown>[];
+  expect(schemes).toEqual([
+    expect.objectContaining({
+      type: 'openIdConnect',
+      openIdConnectUrl: `${pool.issuer}/.well-known/openid-configuration`,
+    }),
+  ]);
+  expect(JSON.stringify(document.body)).not.toContain('/oauth2/token');
+});
+
 it('says that the local token endpoint is off', async () => {
   const answer = await request(api.baseUrl, 'POST', '/oauth2/token', undefined, {
     authorization: `Basic ${Buffer.from('local-developer:local-developer-secret').toString('base64')}`,
