@@ -35,6 +35,7 @@ import { type ApiProcess, apiTimeoutMs, authorizationFor, startApi } from '../su
 import { referencedFirst } from '../support/bulk-data.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
 import { fuzzSeeds, useFuzzSeed } from '../support/fuzz-seed.js';
+import { validString } from '../support/fuzz-values.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const seeds = fuzzSeeds(useFuzzSeed(import.meta.url));
@@ -91,20 +92,7 @@ function valid(schema: Schema): fc.Arbitrary<unknown> {
   const s = resolve(schema);
   if (s.enum) return fc.constantFrom(...s.enum);
   if (s.type === 'integer') return fc.integer({ min: s.minimum ?? -2147483648, max: s.maximum ?? 2147483647 });
-  if (s.type === 'string') {
-    if (s.pattern === '^[\\x21-\\x7e]+$') {
-      return fc.string({
-        unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
-        minLength: 1,
-        maxLength: s.maxLength ?? 50,
-      });
-    }
-    if (s.format === 'email') return fc.emailAddress();
-    if (s.pattern && s.pattern !== '\\S') return fc.stringMatching(new RegExp(s.pattern));
-    return fc
-      .string({ unit: 'grapheme', minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 100) })
-      .filter((text) => (s.pattern !== '\\S' || /\S/.test(text)) && [...text].length <= (s.maxLength ?? 1000));
-  }
+  if (s.type === 'string') return validString(s);
   if (s.type === 'object') {
     const properties = Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, valid(v as Schema)]));
     return fc
