@@ -155,6 +155,62 @@ export function integer(min: number, max: number) {
 }
 
 /**
+ * A calendar day as `YYYY-MM-DD`, a day that exists (no 2026-02-30; 29
+ * February in leap years only, by the Gregorian rules PostgreSQL uses), in
+ * the years 0001 to 9999: what a PostgreSQL `date` column holds and writes
+ * back the same way (years before 1 are BC there, and 10000 on have five
+ * digits). One alternative matches each day, so the pattern runs in linear
+ * time, without lookaheads a generator or another validator may not read.
+ */
+// A year 0001-9999 (four digits, not all zero), then a day any year has
+// (the 1st to 28th of any month, the 29th and 30th of all but February, the
+// 31st of the long months), or 29 February of a leap year: divisible by 4 and
+// not by 100 (its last two digits), or by 400 (its first two, then 00). One
+// literal: esbuild keeps a template built from constants in every bundle
+// that imports this module, used or not.
+export const datePattern =
+  '^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)$';
+
+const dateMessage = 'must be a date as YYYY-MM-DD, a day that exists, from 0001-01-01 to 9999-12-31';
+
+/**
+ * A calendar day, `YYYY-MM-DD` (datePattern), kept as that text: stored in a
+ * PostgreSQL `date` column, it reads back as the same string, since the
+ * pool returns `date` values as PostgreSQL writes them (lib/db/index.ts).
+ * Also a query parameter's schema as it is (a filter on a `date` column).
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function date() {
+  const schema = z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : dateMessage) })
+    .check(z.regex(new RegExp(datePattern), dateMessage));
+  return documented(schema, { replace: { type: 'string', format: 'date', pattern: datePattern } });
+}
+
+/** A JSON boolean, `true` or `false` (a string "true", 0 or 1 is refused, not converted). */
+/* @__NO_SIDE_EFFECTS__ */
+export function boolean() {
+  const schema = z.boolean({
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be true or false, sent as a JSON boolean'),
+  });
+  return documented(schema, { replace: { type: 'boolean' } });
+}
+
+/**
+ * A query parameter holding `true` or `false` (nothing else: no 1, no yes,
+ * no TRUE), as a boolean, for an `equals` filter on a boolean column. The
+ * document types it as a boolean, so generated clients send those words.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function booleanParameter() {
+  const schema = z.pipe(
+    z.enum(['true', 'false'], { error: 'must be true or false' }),
+    z.transform((word) => word === 'true'),
+  );
+  return documented(schema, { replace: { type: 'boolean' } });
+}
+
+/**
  * A query or path parameter holding a decimal integer from `min` to `max`
  * (no sign, no leading zero, no exponent), as a number. The document types it
  * as an integer, so generated clients send numbers.

@@ -19,12 +19,12 @@
 import { type Kysely, sql } from 'kysely';
 import { cachedQuery } from './db/query-cache.js';
 import type { Database } from './db/schema.js';
-import { integerParameter, maxInteger } from './fields.js';
+import { datePattern, integerParameter, maxInteger } from './fields.js';
 import { fieldProblem } from './http/problem.js';
 import * as z from './validation.js';
 
 /** The PostgreSQL type of a sort column, which the cursor's key is checked against and cast to. */
-export type KeyType = 'integer' | 'text' | 'timestamptz';
+export type KeyType = 'integer' | 'text' | 'timestamptz' | 'date';
 
 export interface SortKey {
   column: string;
@@ -135,6 +135,8 @@ export function listingOf(spec: ListingSpec, query: ListQuery): Listing {
   return { sort: query.sort, order: query.order, filter: hash53(JSON.stringify(values)) };
 }
 
+const dateKey = /* @__PURE__ */ new RegExp(datePattern);
+
 const keyChecks: Record<KeyType, (key: string, sort: SortKey) => boolean> = {
   integer: (key) => /^-?(0|[1-9][0-9]{0,9})$/.test(key) && Number(key) >= -maxInteger - 1 && Number(key) <= maxInteger,
   text: (key, sort) =>
@@ -167,13 +169,16 @@ const keyChecks: Record<KeyType, (key: string, sort: SortKey) => boolean> = {
       om < 60
     );
   },
+  // PostgreSQL's output for date in the ISO DateStyle, within the years
+  // lib/fields.ts's date() accepts: the column holds no other.
+  date: (key) => dateKey.test(key),
 };
 
 /** The longest JSON text of a cursor document, hence the longest cursor, for this listing. */
 function maxCursorLength(spec: ListingSpec): number {
   const longestSort = Math.max(...Object.keys(spec.sorts).map((name) => name.length));
   // A character of a text key is at most 6 bytes in JSON (\u0001); 40 covers
-  // a timestamp or an integer. The rest is the document's own members.
+  // a timestamp, a date or an integer. The rest is the document's own members.
   const longestKey = Math.max(
     ...Object.values(spec.sorts).map((sort) => (sort.type === 'text' ? 6 * (sort.maxLength ?? 1000) : 40)),
   );
@@ -256,8 +261,13 @@ export function listValues(spec: ListingSpec, query: ListQuery, after?: Position
   return values;
 }
 
-// Only these three names are ever written into the SQL as a type.
-const castTo: Record<KeyType, string> = { integer: 'integer', text: 'text', timestamptz: 'timestamptz' };
+// Only these four names are ever written into the SQL as a type.
+const castTo: Record<KeyType, string> = {
+  integer: 'integer',
+  text: 'text',
+  timestamptz: 'timestamptz',
+  date: 'date',
+};
 
 /** The listing's query for these values; exported for tests that look at its plans. */
 export function listingQuery(db: Kysely<Database>, spec: ListingSpec, values: ListValues) {

@@ -116,3 +116,29 @@ export class VersionMismatch extends Error {
     super(`${noun} ${id} is at version ${currentVersion}`);
   }
 }
+
+/**
+ * A write the table's CHECK constraint refused (SQLSTATE 23514): which
+ * constraint, and the column it is on when its name tells it. PostgreSQL
+ * names the CHECK it makes for one column `<table>_<column>_check` (a second
+ * one on the same column gets a digit after `check`, one over several
+ * columns `<table>_check`), and a migration that names its own by that rule
+ * is read the same way. Nothing of the refused row is kept: its values are
+ * the client's, not for the answer.
+ */
+export interface CheckViolation {
+  constraint: string;
+  column?: string;
+}
+
+export function checkViolation(error: unknown): CheckViolation | undefined {
+  const { code, constraint, table } = (error ?? {}) as { code?: unknown; constraint?: unknown; table?: unknown };
+  if (code !== '23514') return undefined;
+  const name = typeof constraint === 'string' ? constraint : '';
+  const prefix = typeof table === 'string' ? `${table}_` : undefined;
+  const column =
+    prefix !== undefined && name.startsWith(prefix)
+      ? /^([a-z_][a-z0-9_]*?)_check[0-9]*$/.exec(name.slice(prefix.length))?.[1]
+      : undefined;
+  return column === undefined ? { constraint: name } : { constraint: name, column };
+}

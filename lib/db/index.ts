@@ -52,6 +52,7 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
     application_name: 'cats-api',
     // Lets `sls invoke local` and scripts exit once the handler is done.
     allowExitOnIdle: true,
+    types,
   });
   // pg-pool re-emits an idle client's error on the pool, where an 'error'
   // without a listener would kill the process. The client already logged it
@@ -75,6 +76,24 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   let unbudgeted: Kysely<Database> | undefined;
   return { db, pool, unbudgeted: () => (unbudgeted ??= kysely(undefined)) };
 }
+
+/** PostgreSQL's type OID of `date`. */
+const dateOid = 1082;
+const asWritten = (text: string) => text;
+
+/**
+ * How this pool's clients read values: a `date` as PostgreSQL writes it
+ * (`2026-03-01`), the text lib/fields.ts's `date()` checks and the API
+ * answers, where node-postgres would make a JavaScript Date at local
+ * midnight, which is another day in a time zone west of UTC and which
+ * `rowToJson` would answer as a time. Per pool (the Client's `types`
+ * option, which Kysely's cancel connection gets too), not pg's global
+ * parsers, so no other code that imports pg is changed by importing this.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === dateOid ? asWritten : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
 
 /**
  * DB_AUTH=iam: the token signer, loaded on the first connection only, so a

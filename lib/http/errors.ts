@@ -3,10 +3,11 @@
  * purpose goes out as it is, a row the database layer did not find is a 404
  * and one at another version than If-Match named a 412, a database that cannot serve us becomes a 503
  * with Retry-After, a write that breaks a unique or foreign key constraint
- * becomes a 409 or 422 naming the field, and anything else a 500 that says
- * nothing internal.
+ * becomes a 409 or 422 naming the field, one a CHECK refused a 422 (naming
+ * the field when the constraint's name tells it), and anything else a 500
+ * that says nothing internal.
  */
-import { isDatabaseUnavailable, RowNotFound, VersionMismatch } from '../db/errors.js';
+import { checkViolation, isDatabaseUnavailable, RowNotFound, VersionMismatch } from '../db/errors.js';
 import { etagOf } from './conditional.js';
 import { fieldError, HttpProblem, notFoundProblem, problemTypes } from './problem.js';
 
@@ -78,6 +79,32 @@ function constraintProblem(error: unknown): HttpProblem | undefined {
   );
 }
 
+/**
+ * A value the table's CHECK refused: the client's doing (a rule of the data
+ * its schema did not state, or not wholly), so a 422, never a 500. Neither the
+ * row's values nor the constraint's text are told.
+ */
+function checkProblem(error: unknown): HttpProblem | undefined {
+  const violation = checkViolation(error);
+  if (!violation) return undefined;
+  if (violation.column === undefined) {
+    return new HttpProblem(
+      422,
+      problemTypes.constraintViolation,
+      'Breaks a rule of the data',
+      'the request breaks a rule the stored data must follow: change the values it sends',
+    );
+  }
+  const field = fieldName(violation.column);
+  return new HttpProblem(
+    422,
+    problemTypes.constraintViolation,
+    'Breaks a rule of the data',
+    `${field} breaks a rule the stored data must follow`,
+    [fieldError('body', [field], 'breaks a rule the stored data must follow')],
+  );
+}
+
 function preconditionFailed(what: string, currentVersion: number): HttpProblem {
   return new HttpProblem(
     412,
@@ -95,6 +122,8 @@ export function toProblem(error: unknown): HttpProblem {
   if (error instanceof VersionMismatch) return preconditionFailed(`${error.noun} ${error.id}`, error.currentVersion);
   const constraint = constraintProblem(error);
   if (constraint) return constraint;
+  const check = checkProblem(error);
+  if (check) return check;
   if (isDatabaseUnavailable(error)) {
     return new HttpProblem(
       503,

@@ -38,6 +38,7 @@ export const problemTypes = {
   idempotencyKeyReused: '/problems/idempotency-key-reused',
   conflict: '/problems/conflict',
   unknownReference: '/problems/unknown-reference',
+  constraintViolation: '/problems/constraint-violation',
   databaseUnavailable: '/problems/database-unavailable',
   internal: '/problems/internal-error',
 } as const;

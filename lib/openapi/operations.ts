@@ -90,6 +90,11 @@ export const problems = /* @__PURE__ */ (() =>
     },
     /** A reference to a row that does not exist (lib/http/errors.ts, from the foreign key's name). */
     unknownReference: (description: string): ProblemDoc => ({ status: 422, description }),
+    /**
+     * A value a CHECK constraint refused (lib/http/errors.ts, naming the field by the constraint's name): for
+     * a resource whose table checks more than its fields' schemas do, listed in its `problems`.
+     */
+    constraintViolation: (description: string): ProblemDoc => ({ status: 422, description }),
     internal: { status: 500, description: 'An unexpected error; nothing internal is disclosed.' },
     unavailable: {
       status: 503,

@@ -9,7 +9,14 @@
  */
 import pg from 'pg';
 import { db } from '../../lib/db/index.js';
-import { type ListingSpec, type ListQuery, listingQuery, listValues, type Position } from '../../lib/listing.js';
+import {
+  type KeyType,
+  type ListingSpec,
+  type ListQuery,
+  listingQuery,
+  listValues,
+  type Position,
+} from '../../lib/listing.js';
 import { resources } from '../../lib/openapi/document.js';
 
 interface PlanNode {
@@ -30,14 +37,19 @@ afterAll(() => client.end());
 /** A value the filter's own schema accepts, as the handler would get it after validation. */
 function sampleValue(spec: ListingSpec, name: string): unknown {
   const filter = spec.filters[name];
-  for (const candidate of ['1', 'x', '2026-01-01T00:00:00Z']) {
+  for (const candidate of ['1', 'x', '2026-01-01T00:00:00Z', '2026-01-01', 'true']) {
     const parsed = filter?.schema.safeParse(candidate);
     if (parsed?.success) return parsed.data;
   }
   throw new Error(`no sample value for the filter ${name}`);
 }
 
-const sampleKeys = { integer: '1', text: 'x', timestamptz: '2026-01-01 00:00:00+00' } as const;
+const sampleKeys: Record<KeyType, string> = {
+  integer: '1',
+  text: 'x',
+  timestamptz: '2026-01-01 00:00:00+00',
+  date: '2026-01-01',
+};
 
 const cases = resources.flatMap(({ resource }) => {
   const spec = resource.listing;

@@ -406,10 +406,12 @@ export function conformance(plural: string): void {
         const query = operator === 'startsWith' ? value.slice(0, 3) : value;
         const { items } = await allPages({ [name]: query, limit: '2' });
         const ref = sql.ref(column);
+        // The query's text as the parameter, which PostgreSQL reads as the
+        // column's type: a number, a date or a boolean alike.
         const where = {
           equals: sql`${ref} = ${query}`,
-          atLeast: sql`${ref} >= ${Number(query)}`,
-          atMost: sql`${ref} <= ${Number(query)}`,
+          atLeast: sql`${ref} >= ${query}`,
+          atMost: sql`${ref} <= ${query}`,
           startsWith: sql`lower(${ref}) LIKE lower(${query}) || '%'`,
         }[operator];
         const { rows } = await sql<{ id: number }>`SELECT id FROM ${sql.table(listing.table)}

@@ -5,6 +5,7 @@ import {
   decodeCursor as decode,
   encodeCursor,
   type Listing,
+  type ListingSpec,
   listingOf,
   type Position,
 } from '../../lib/listing.js';
@@ -78,5 +79,63 @@ describe('cursor', () => {
   it('does not echo the raw cursor back in its problem', () => {
     const problem = rejection('<script>alert(1)</script>');
     expect(JSON.stringify({ ...problem, detail: problem.detail })).not.toContain('script');
+  });
+});
+
+describe('a cursor key, checked against its sort column type before any SQL runs', () => {
+  const spec: ListingSpec = {
+    table: 'cats',
+    sorts: {
+      id: { column: 'id', type: 'integer' },
+      name: { column: 'name', type: 'text', maxLength: 5 },
+      at: { column: 'created_at', type: 'timestamptz' },
+      day: { column: 'visited_on', type: 'date' },
+    },
+    filters: {},
+    defaultPageSize: 20,
+    maxPageSize: 100,
+  };
+  const of = (sort: string) => listingOf(spec, { limit: 20, sort, order: 'asc' });
+  const cursorFor = (sort: string, key: string) => encodeCursor(of(sort), { key, id: 7 });
+
+  it.each([
+    ['id', '-2147483648'],
+    ['id', '2147483647'],
+    ['name', 'Tom 😺'],
+    ['at', '2026-11-23 20:07:57+05:30'],
+    ['day', '2026-03-01'],
+    ['day', '2024-02-29'],
+    ['day', '0001-01-01'],
+    ['day', '9999-12-31'],
+  ])('takes the %s key %j', (sort, key) => {
+    expect(decode(spec, cursorFor(sort, key), of(sort))).toEqual({ key, id: 7 });
+  });
+
+  it.each([
+    ['id', '2147483648'],
+    ['id', '1.5'],
+    ['name', 'Tomcat'],
+    ['name', 'a\u0000'],
+    ['at', '2026-02-30 00:00:00+00'],
+    ['at', '2026-11-23'],
+    ['day', '2026-02-30'],
+    ['day', '2025-02-29'],
+    ['day', '0000-01-01'],
+    ['day', '2026-3-1'],
+    ['day', '2026-03-01 00:00:00+00'],
+    ['day', '2026-03-01 BC'],
+    ['day', 'infinity'],
+    ['day', '01/03/2026'],
+  ])('refuses the %s key %j with a 400 naming cursor', (sort, key) => {
+    let thrown: unknown;
+    try {
+      decode(spec, cursorFor(sort, key), of(sort));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(HttpProblem);
+    expect((thrown as HttpProblem).errors).toEqual([
+      { field: 'cursor', in: 'query', detail: 'is not a cursor this API issued' },
+    ]);
   });
 });

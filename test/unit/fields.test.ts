@@ -10,6 +10,10 @@ import fc from 'fast-check';
 import { catListing, listQuerySchema } from '../../lib/cats/schema.js';
 import {
   body,
+  boolean,
+  booleanParameter,
+  date,
+  datePattern,
   email,
   idParameters,
   integer,
@@ -42,6 +46,8 @@ function fromSchema(schema: JsonSchema): fc.Arbitrary<unknown> {
   switch (types[0]) {
     case 'null':
       return fc.constant(null);
+    case 'boolean':
+      return fc.boolean();
     case 'integer':
       return fc.integer({ min: Number(schema.minimum ?? -maxInteger - 1), max: Number(schema.maximum ?? maxInteger) });
     case 'string': {
@@ -128,6 +134,29 @@ const hostileDigits = fc.oneof(
   fc.constantFrom('0', '00', '01', '-1', '+1', '1e3', ' 1', '1.0', String(maxInteger), String(maxInteger + 1), ''),
   fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 12 }),
 );
+/** Strings shaped like a day, of days that exist and days that do not, and near misses. */
+const hostileDays = fc.oneof(
+  fc
+    .tuple(fc.integer({ min: 0, max: 10000 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }))
+    .map(([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`),
+  fc.date().map((day) => day.toISOString().slice(0, 10)),
+  fc.constantFrom(
+    '2026-1-05',
+    '2026-01-5',
+    '26-01-05',
+    '2026/01/05',
+    '2026-01-05T00:00:00Z',
+    ' 2026-01-05',
+    '2026-01-05\n',
+  ),
+  hostileStrings,
+  hostileNumbers,
+);
+const hostileBooleans = fc.oneof(
+  fc.boolean(),
+  fc.constantFrom('true', 'false', 0, 1, null, 'TRUE', [], {}),
+  hostileStrings,
+);
 const fields = { label: printableText(20), count: integer(0, 9) };
 
 const helpers: Helper[] = [
@@ -137,6 +166,18 @@ const helpers: Helper[] = [
   { name: 'email(12)', schema: email(12), hostile: hostileStrings },
   { name: 'integer(-5, 300)', schema: integer(-5, 300), hostile: hostileNumbers },
   { name: 'reference()', schema: reference(), hostile: hostileNumbers },
+  { name: 'date()', schema: date(), hostile: hostileDays },
+  { name: 'boolean()', schema: boolean(), hostile: hostileBooleans },
+  {
+    name: 'booleanParameter()',
+    schema: booleanParameter(),
+    hostile: fc.oneof(
+      fc.constantFrom('true', 'false', 'TRUE', 'True', '1', '0', 'yes', ' true', 'true ', ''),
+      hostileStrings,
+    ),
+    send: (value) => String(value),
+    read: (value) => value === 'true',
+  },
   {
     name: 'integerParameter(0, 1000)',
     schema: integerParameter(0, 1000),
@@ -211,6 +252,72 @@ describe('printableText', () => {
 
   it.each(['Tom', 'Zoë', '😺', 'Mr. Whiskers', '  padded  ', 'a\u200db', '日本猫'])('accepts %j', (value) => {
     expect(name.safeParse(value).data).toBe(value);
+  });
+});
+
+describe('date', () => {
+  const day = date();
+  const exists = (y: number, m: number, d: number) => {
+    const utc = new Date(0);
+    utc.setUTCFullYear(y, m - 1, d);
+    return utc.getUTCFullYear() === y && utc.getUTCMonth() === m - 1 && utc.getUTCDate() === d;
+  };
+  const text = (y: number, m: number, d: number) =>
+    `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+
+  it('accepts exactly the days of the Gregorian calendar from year 1 to 9999, as the calendar of JavaScript Dates has them', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        (y, m, d) => {
+          expect(new RegExp(datePattern).test(text(y, m, d))).toBe(y >= 1 && exists(y, m, d));
+          expect(day.safeParse(text(y, m, d)).success).toBe(y >= 1 && exists(y, m, d));
+        },
+      ),
+      runs,
+    );
+  });
+
+  it.each(['2024-02-29', '2000-02-29', '0400-02-29', '0001-01-01', '9999-12-31', '2026-04-30'])(
+    'accepts %j',
+    (value) => {
+      expect(day.safeParse(value).data).toBe(value);
+    },
+  );
+
+  it.each([
+    '2026-02-30',
+    '2025-02-29',
+    '1900-02-29',
+    '2026-04-31',
+    '0000-01-01',
+    '2026-13-01',
+    '2026-1-5',
+    '20260105',
+    '2026-01-05T00:00:00Z',
+    '10000-01-01',
+  ])('refuses %j, saying what it expects', (value) => {
+    expect(day.safeParse(value).error?.issues.map((issue) => issue.message)).toEqual([
+      'must be a date as YYYY-MM-DD, a day that exists, from 0001-01-01 to 9999-12-31',
+    ]);
+  });
+});
+
+describe('boolean', () => {
+  it.each(['true', 'false', 0, 1, null])('refuses %j rather than converting it', (value) => {
+    expect(
+      boolean()
+        .safeParse(value)
+        .error?.issues.map((issue) => issue.message),
+    ).toEqual(['must be true or false, sent as a JSON boolean']);
+  });
+
+  it('reads the query words true and false as booleans, and nothing else', () => {
+    expect(booleanParameter().safeParse('true').data).toBe(true);
+    expect(booleanParameter().safeParse('false').data).toBe(false);
+    expect(booleanParameter().safeParse('1').error?.issues[0]?.message).toBe('must be true or false');
   });
 });
 
