@@ -5,7 +5,6 @@
  * test/e2e/local-authorizer.test.ts). Tokens are made as `npm run -s token`
  * makes them.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { removeCluster } from '../../scripts/local-db.js';
 import { localClient, readScope, writeScope } from '../../scripts/local-issuer.js';
 import { type ApiProcess, apiTimeoutMs, request, startApi, testToken } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
+import { run } from '../support/run.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const external = process.env.CATS_TEST_EXTERNAL === '1';
@@ -219,15 +219,14 @@ describe('npm start -- --param=authReads=true', () => {
 describe('serverless-offline started without npm start', () => {
   it(
     'refuses to run without --ignoreJWTSignature, which alone makes it check tokens',
-    () => {
+    async () => {
       const sls = createRequire(import.meta.url).resolve('serverless/bin/serverless.js');
-      const result = spawnSync(process.execPath, [sls, 'offline', 'start', '--httpPort', '1', '--lambdaPort', '2'], {
+      // Not spawnSync: this file's API keeps its keep-alive connections (test/support/run.ts).
+      const result = await run(process.execPath, [sls, 'offline', 'start', '--httpPort', '1', '--lambdaPort', '2'], {
         cwd: root,
         env: { ...process.env, NODE_OPTIONS: '' },
-        encoding: 'utf8',
         // Only a hang exceeds it: sls took over 60 s to start at a load average of 60 on 2 cores.
-        timeout: apiTimeoutMs,
-        input: '',
+        timeoutMs: apiTimeoutMs,
       });
       expect(result.status).not.toBe(0);
       expect(`${result.stdout}${result.stderr}`).toContain('checks JWT authorizers only with --ignoreJWTSignature');

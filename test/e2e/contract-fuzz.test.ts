@@ -31,7 +31,7 @@ import pg from 'pg';
 import { openApiDocument, resources } from '../../lib/openapi/document.js';
 import type { ResourceDoc } from '../../lib/openapi/operations.js';
 import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
-import { type ApiProcess, apiTimeoutMs, authorizationFor, startApi } from '../support/api-process.js';
+import { type ApiProcess, apiTimeoutMs, authorizationFor, lambdaTimedOut, startApi } from '../support/api-process.js';
 import { referencedFirst } from '../support/bulk-data.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
 import { fuzzSeeds, useFuzzSeed } from '../support/fuzz-seed.js';
@@ -436,7 +436,7 @@ it(
       counts.requests += 1;
       const what = `${operation.method} ${path}?${search} ${JSON.stringify(headers)} ${String(body).slice(0, 200)}`;
       // The emulator's Lambda timeout answers 200 with an error object: say so, with what the API printed.
-      if (reply.status >= 500 || /"errorType":"LambdaTimeoutError"/.test(text)) {
+      if (reply.status >= 500 || lambdaTimedOut(text)) {
         const printed = api.output().split('\n').slice(-40).join('\n');
         throw new Error(`${what} answered ${reply.status}: ${text.slice(0, 300)}\nthe API's last lines:\n${printed}`);
       }

@@ -5,7 +5,6 @@
  * authorizer does. A stand-in for the stage's Cognito pool serves its JWKS on
  * localhost.
  */
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { removeCluster } from '../../scripts/local-db.js';
 import { signJwt } from '../../scripts/local-issuer.js';
 import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
+import { run } from '../support/run.js';
 import { type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';
 
 const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -99,12 +99,12 @@ it.each([
   [['--open', '--stage', 'dev'], /--open checks no token at all/],
   [['--param=authIssuer=https://issuer.example.com'], /npm start takes --issuer <url> --audience/],
   [['--stage'], /--stage needs a value/],
-])('npm start %j stops before starting anything, with a sentence', (args, message) => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
+])('npm start %j stops before starting anything, with a sentence', async (args, message) => {
+  // Not spawnSync: the API's keep-alive connection must not go stale unseen meanwhile (test/support/run.ts).
+  const result = await run(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
     cwd: root,
     env: { ...process.env, CATS_DATA_DIR: join(dataDir, 'refused'), NODE_OPTIONS: '' },
-    encoding: 'utf8',
-    timeout: 5 * 60 * 1000, // only a hang exceeds it
+    timeoutMs: 5 * 60 * 1000, // only a hang exceeds it
   });
   expect(result.status).toBe(1);
   expect(result.stderr).toMatch(message);
