@@ -59,7 +59,7 @@ export interface Packaged {
  * two packagings started together). mkdir is atomic; a lock older than any
  * packaging may take is a crashed run's and is taken over.
  */
-async function packagingLock(): Promise<() => Promise<void>> {
+export async function packagingLock(): Promise<() => Promise<void>> {
   const lock = path.join(root, '.package-lock');
   for (;;) {
     try {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { packagingLock } from '../deploy/template.js';
 import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
@@ -42,11 +43,20 @@ it(
     // As a user types it: the default work folder, the environment of a shell.
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
     delete env.CATS_ESBUILD_WORK_FOLDER;
-    await promisify(execFile)(process.execPath, [sls, 'package', '--stage', 'dev', '--package', join(folder, 'pkg')], {
-      cwd: root,
-      env,
-      timeout: apiTimeoutMs,
-    });
+    // One packaging of the checkout at a time (test/deploy/template.ts), and
+    // no stdin: nothing in a test answers a prompt.
+    const unlock = await packagingLock();
+    try {
+      const running = promisify(execFile)(
+        process.execPath,
+        [sls, 'package', '--stage', 'dev', '--package', join(folder, 'pkg')],
+        { cwd: root, env, timeout: 180000 }, // a packaging takes under a minute: only a stall exceeds it
+      );
+      running.child.stdin?.end();
+      await running;
+    } finally {
+      await unlock();
+    }
 
     // createCat's first call: serverless-offline loads its bundle only now.
     const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Side', price: 1, breed: 'side-by-side' });
