@@ -35,7 +35,7 @@ import { type ApiProcess, apiTimeoutMs, authorizationFor, lambdaTimedOut, startA
 import { referencedFirst } from '../support/bulk-data.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
 import { fuzzSeeds, useFuzzSeed } from '../support/fuzz-seed.js';
-import { validString } from '../support/fuzz-values.js';
+import { validScalar } from '../support/fuzz-values.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const seeds = fuzzSeeds(useFuzzSeed(import.meta.url));
@@ -90,9 +90,8 @@ const resolve = (schema: Schema): Schema =>
 /** Valid values of a schema, as JSON. */
 function valid(schema: Schema): fc.Arbitrary<unknown> {
   const s = resolve(schema);
-  if (s.enum) return fc.constantFrom(...s.enum);
-  if (s.type === 'integer') return fc.integer({ min: s.minimum ?? -2147483648, max: s.maximum ?? 2147483647 });
-  if (s.type === 'string') return validString(s);
+  const scalar = validScalar(s);
+  if (scalar) return scalar;
   if (s.type === 'object') {
     const properties = Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, valid(v as Schema)]));
     return fc

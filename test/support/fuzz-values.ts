@@ -33,3 +33,16 @@ export function validString(s: Schema): fc.Arbitrary<string> {
     .string({ unit: 'grapheme', minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 100) })
     .filter((text) => (s.pattern !== '\\S' || /\S/.test(text)) && withinLength(s)(text));
 }
+
+/**
+ * Valid values of a scalar schema (an enum, an integer, a string, a boolean),
+ * or undefined for any other. A boolean is a JSON one in a body, and the
+ * word `true` or `false` (its String()) in a query.
+ */
+export function validScalar(s: Schema): fc.Arbitrary<unknown> | undefined {
+  if (s.enum) return fc.constantFrom(...s.enum);
+  if (s.type === 'integer') return fc.integer({ min: s.minimum ?? -2147483648, max: s.maximum ?? 2147483647 });
+  if (s.type === 'string') return validString(s);
+  if (s.type === 'boolean') return fc.boolean();
+  return undefined;
+}
