@@ -4,6 +4,7 @@
  * values may send, which the API must then accept.
  */
 import fc from 'fast-check';
+import type { ListingSpec } from '../../lib/listing.js';
 
 type Schema = Record<string, any>;
 
@@ -45,4 +46,24 @@ export function validScalar(s: Schema): fc.Arbitrary<unknown> | undefined {
   if (s.type === 'string') return validString(s);
   if (s.type === 'boolean') return fc.boolean();
   return undefined;
+}
+
+/**
+ * Whether a listing's query asks for a range that ends before it starts: an
+ * `atLeast` filter past the `atMost` filter on the same column (minPrice
+ * above maxPrice, weighedFrom after weighedTo), which the listing's `checks`
+ * may refuse with a 400. Each value is valid on its own, so the fuzz must not
+ * count the pair as a request the API has to accept. Integers compare as
+ * numbers, days (`YYYY-MM-DD`) and text as strings.
+ */
+export function reversedRange(listing: ListingSpec, query: Record<string, string | undefined>): boolean {
+  const filters = Object.entries(listing.filters);
+  return filters.some(([from, low]) =>
+    filters.some(([to, high]) => {
+      const [a, b] = [query[from], query[to]];
+      if (low.operator !== 'atLeast' || high.operator !== 'atMost' || low.column !== high.column) return false;
+      if (a === undefined || b === undefined) return false;
+      return /^[0-9]+$/.test(a) && /^[0-9]+$/.test(b) ? Number(a) > Number(b) : a > b;
+    }),
+  );
 }
