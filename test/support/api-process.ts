@@ -84,8 +84,26 @@ export function testToken(options: LocalTokenOptions = {}): string {
   return localToken(testKey, options);
 }
 
-/** The token request() sends to each API started here. */
-const tokens = new Map<string, string>();
+/**
+ * The token request() sends to each API started here, made again when half
+ * its hour has gone: a run of many fuzz seeds against one API lasts longer
+ * than a token (CATS_FUZZ_SEEDS=20 got the authorizer's 401 after 60 min).
+ */
+const tokens = new Map<string, { token: string; madeAt: number }>();
+const tokenRenewMs = 30 * 60 * 1000;
+
+/** Makes the token request() and authorizationFor() send to `baseUrl` from now on. */
+export function rememberToken(baseUrl: string): string {
+  const token = testToken();
+  tokens.set(baseUrl, { token, madeAt: Date.now() });
+  return token;
+}
+
+function currentToken(baseUrl: string): string | undefined {
+  const held = tokens.get(baseUrl);
+  if (!held) return undefined;
+  return Date.now() - held.madeAt < tokenRenewMs ? held.token : rememberToken(baseUrl);
+}
 /** What each API started here printed so far, for a failure to show. */
 const outputs = new Map<string, () => string>();
 
@@ -109,7 +127,7 @@ function lambdaTimeoutError(what: string, baseUrl: string): Error {
 
 /** The Authorization header for an API started here (none for any other URL). */
 export function authorizationFor(baseUrl: string): Record<string, string> {
-  const token = tokens.get(baseUrl);
+  const token = currentToken(baseUrl);
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
@@ -180,8 +198,7 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
     });
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const token = testToken();
-  tokens.set(baseUrl, token);
+  const token = rememberToken(baseUrl);
   outputs.set(baseUrl, () => text);
   return {
     baseUrl,
@@ -226,7 +243,7 @@ export async function request(
   const headers = { ...given };
   const authorization = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
   if (authorization === undefined) {
-    const token = tokens.get(baseUrl);
+    const token = currentToken(baseUrl);
     if (token) headers.authorization = `Bearer ${token}`;
   } else if (headers[authorization] === '') {
     delete headers[authorization];
