@@ -24,10 +24,19 @@ export function useFuzzSeed(file: string): number {
 
 /**
  * The seeds a long fuzz runs one after the other in one process:
- * CATS_FUZZ_SEEDS=<n> asks for `first` and n - 1 more, each printed; without
- * it, `first` alone.
+ * CATS_FUZZ_SEEDS=<n> asks for `first` and n - 1 more, each printed;
+ * CATS_FUZZ_SEEDS=<seed>,<seed>,... for those; without it, `first` alone.
  */
 export function fuzzSeeds(first: number): number[] {
+  // A list (CATS_FUZZ_SEEDS=5,-7,9): those seeds, as a long run printed them, to finish or replay it.
+  const list = process.env.CATS_FUZZ_SEEDS?.includes(',') ? process.env.CATS_FUZZ_SEEDS.split(',') : undefined;
+  if (list) {
+    if (!list.every((seed) => /^-?\d+$/.test(seed.trim())))
+      throw new Error('CATS_FUZZ_SEEDS: a count, or seeds separated by commas');
+    const seeds = list.map(Number);
+    console.log(`fast-check seeds ${seeds.join(', ')}; replay one with CATS_FUZZ_SEED=<seed>`);
+    return seeds;
+  }
   const count = Number(process.env.CATS_FUZZ_SEEDS ?? 1);
   if (!Number.isInteger(count) || count < 1) throw new Error('CATS_FUZZ_SEEDS must be a count of seeds, 1 or more');
   const seeds = [first];
