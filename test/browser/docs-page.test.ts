@@ -4,26 +4,14 @@
  * errors, shows every route of the OpenAPI document, and a request sent from
  * the page creates a cat. `npm run test:browser`; CI installs Chromium.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { removeCluster } from '../../scripts/local-db.js';
 import { localClient, localClientSecret } from '../../scripts/local-issuer.js';
-import { type ApiProcess, request, startApi } from '../support/api-process.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
+import { request, useApi } from '../support/api-process.js';
 
-const external = process.env.CATS_TEST_EXTERNAL === '1';
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-let dataDir: string;
-let databaseUrl: string | undefined;
-let api: ApiProcess;
+const e2e = useApi('cats_browser');
 let browser: Browser;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'cats-browser-'));
-  databaseUrl = external ? await createScratchDatabase(server, 'cats_browser') : undefined;
-  api = await startApi({ dataDir, databaseUrl });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     // As root, without a GPU, and with no network beyond loopback.
@@ -41,11 +29,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await api?.stop();
-  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
-  // Run as root, the cluster may live outside dataDir (scripts/local-db.ts).
-  await removeCluster(join(dataDir, 'postgres'));
-  await rm(dataDir, { recursive: true, force: true });
 }, 60000);
 
 it('loads without console errors, shows every route, and creates a cat from the page once authorized with the local client credentials', async () => {
@@ -57,17 +40,17 @@ it('loads without console errors, shows every route, and creates a cat from the 
   page.on('pageerror', (error) => errors.push(error.message));
   const outside: string[] = [];
   page.on('request', (req) => {
-    if (!req.url().startsWith(api.baseUrl) && !req.url().startsWith('data:')) outside.push(req.url());
+    if (!req.url().startsWith(e2e.api.baseUrl) && !req.url().startsWith('data:')) outside.push(req.url());
   });
   page.on('response', (response) => {
     if (response.status() >= 400 && !response.url().includes('/cats'))
       errors.push(`${response.status()} ${response.url()}`);
   });
 
-  await page.goto(`${api.baseUrl}/docs`);
+  await page.goto(`${e2e.api.baseUrl}/docs`);
   await page.waitForSelector('.opblock', { timeout: 30000 });
 
-  const document = (await request(api.baseUrl, 'GET', '/openapi.json')).body as {
+  const document = (await request(e2e.api.baseUrl, 'GET', '/openapi.json')).body as {
     paths: Record<string, Record<string, unknown>>;
   };
   const operations = Object.values(document.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
@@ -109,7 +92,7 @@ it('loads without console errors, shows every route, and creates a cat from the 
   }
   expect(shown).toBe('201');
 
-  const listed = await request(api.baseUrl, 'GET', '/cats?breed=browser');
+  const listed = await request(e2e.api.baseUrl, 'GET', '/cats?breed=browser');
   expect(listed.body.items).toEqual([expect.objectContaining({ name, price: 1234 })]);
   // The browser reports the deliberate 401 (before "Authorize") in the console; nothing else.
   const unauthorized = /status of 401 \(Unauthorized\)/;

@@ -5,49 +5,26 @@
  * test/e2e/local-authorizer.test.ts). Tokens are made as `npm run -s token`
  * makes them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { removeCluster } from '../../scripts/local-db.js';
 import { localClient, readScope, writeScope } from '../../scripts/local-issuer.js';
-import { type ApiProcess, apiTimeoutMs, request, startApi, testToken } from '../support/api-process.js';
+import { apiTimeoutMs, request, testToken, useApi } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
 import { run } from '../support/run.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
-const external = process.env.CATS_TEST_EXTERNAL === '1';
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-let dataDir: string;
-let databaseUrl: string | undefined;
-let api: ApiProcess;
+// INFO: the request lines, to see whom they name.
+const e2e = useApi('cats_e2e_auth', { env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
 
 const cat = { name: 'Guarded', price: 1, breed: 'e2e-auth' };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'cats-e2e-auth-'));
-  databaseUrl = external ? await createScratchDatabase(server, 'cats_e2e_auth') : undefined;
-  // INFO: the request lines, to see whom they name.
-  api = await startApi({ dataDir, databaseUrl, env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
-  expect(api.output()).toContain('[cats-api] Ready:');
-}, apiTimeoutMs);
-
-afterAll(async () => {
-  await api?.stop();
-  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
-  await removeCluster(join(dataDir, 'postgres'));
-  await rm(dataDir, { recursive: true, force: true });
-}, apiTimeoutMs);
-
 /** The test's cats, as the API lists them. */
 async function guardedCats(): Promise<unknown[]> {
-  return (await request(api.baseUrl, 'GET', '/cats?breed=e2e-auth&limit=100')).body.items;
+  return (await request(e2e.api.baseUrl, 'GET', '/cats?breed=e2e-auth&limit=100')).body.items;
 }
 
 /** A cat to change, made with the default (write) token. */
 async function aCat(): Promise<number> {
-  const created = await request(api.baseUrl, 'POST', '/cats', cat);
+  const created = await request(e2e.api.baseUrl, 'POST', '/cats', cat);
   expect(created.status).toBe(201);
   return created.body.id;
 }
@@ -76,7 +53,7 @@ describe('a write without a valid token', () => {
       const id = await aCat();
       const before = await guardedCats();
       for (const [method, path, body] of writes(id)) {
-        const reply = await request(api.baseUrl, method, path, body, headers);
+        const reply = await request(e2e.api.baseUrl, method, path, body, headers);
         expect([method, path, reply.status]).toEqual([method, path, 401]);
         expect(reply.body.message).toEqual(expect.any(String));
       }
@@ -89,7 +66,7 @@ describe('a write without a valid token', () => {
     const before = await guardedCats();
     const readOnly = bearer(testToken({ scopes: [readScope] }));
     for (const [method, path, body] of writes(id)) {
-      const reply = await request(api.baseUrl, method, path, body, readOnly);
+      const reply = await request(e2e.api.baseUrl, method, path, body, readOnly);
       expect([method, path, reply.status]).toEqual([method, path, 403]);
     }
     expect(await guardedCats()).toEqual(before);
@@ -103,22 +80,24 @@ describe('a write with a token that has cats/write', () => {
       ['/cats', '/cats', '/cats'],
       ['/add', '/edit', '/remove'],
     ]) {
-      const created = await request(api.baseUrl, 'POST', create as string, cat, token);
+      const created = await request(e2e.api.baseUrl, 'POST', create as string, cat, token);
       expect(created.status).toBe(201);
-      const edited = await request(api.baseUrl, 'PATCH', `${edit}/${created.body.id}`, { price: 9 }, token);
+      const edited = await request(e2e.api.baseUrl, 'PATCH', `${edit}/${created.body.id}`, { price: 9 }, token);
       expect(edited.status).toBe(200);
       expect(edited.body.price).toBe(9);
-      expect((await request(api.baseUrl, 'DELETE', `${remove}/${created.body.id}`, undefined, token)).status).toBe(204);
+      expect((await request(e2e.api.baseUrl, 'DELETE', `${remove}/${created.body.id}`, undefined, token)).status).toBe(
+        204,
+      );
     }
   });
 
   it("is logged with the token's sub and client_id in the request line", async () => {
     // The local client is the authorizer's one audience, as a stage's app client is.
     const token = bearer(testToken({ client: localClient }));
-    const created = await request(api.baseUrl, 'POST', '/cats', cat, token);
+    const created = await request(e2e.api.baseUrl, 'POST', '/cats', cat, token);
     expect(created.status).toBe(201);
     const id = created.headers['x-request-id'] ?? '';
-    expect(await api.lineWith(`[${id}]`)).toMatch(
+    expect(await e2e.api.lineWith(`[${id}]`)).toMatch(
       new RegExp(`POST /cats -> 201 in \\d+ ms {2}\\[[^\\]]+\\] {2}by ${localClient}`),
     );
   });
@@ -128,24 +107,24 @@ describe('reads and the documentation', () => {
   it('answer 200 without a token', async () => {
     const id = await aCat();
     for (const path of ['/cats', `/cats/${id}`, '/', '/openapi.json', '/docs']) {
-      const reply = await request(api.baseUrl, 'GET', path, undefined, { authorization: '' });
+      const reply = await request(e2e.api.baseUrl, 'GET', path, undefined, { authorization: '' });
       expect([path, reply.status]).toEqual([path, 200]);
     }
   });
 
   it('name nobody in the request line, even when a token is sent (no authorizer checked it)', async () => {
     const token = bearer(testToken({ client: 'e2e-reader-client' }));
-    const reply = await request(api.baseUrl, 'GET', '/cats?breed=e2e-reader', undefined, token);
+    const reply = await request(e2e.api.baseUrl, 'GET', '/cats?breed=e2e-reader', undefined, token);
     expect(reply.status).toBe(200);
     // This request's own line, not one an earlier GET wrote.
-    const line = await api.lineWith(`[${reply.headers['x-request-id']}]`);
+    const line = await e2e.api.lineWith(`[${reply.headers['x-request-id']}]`);
     expect(line).toMatch(/GET \/cats -> 200 in \d+ ms {2}\[[^\]]+\]/);
     expect(line).not.toContain(' by ');
-    expect(api.output()).not.toContain('e2e-reader-client');
+    expect(e2e.api.output()).not.toContain('e2e-reader-client');
   });
 
   it('include a document that says which scope each route needs', async () => {
-    const { body } = await request(api.baseUrl, 'GET', '/openapi.json');
+    const { body } = await request(e2e.api.baseUrl, 'GET', '/openapi.json');
     expect(body.components.securitySchemes.oauth2).toMatchObject({
       type: 'oauth2',
       flows: { clientCredentials: { tokenUrl: '/oauth2/token' } },
@@ -158,59 +137,41 @@ describe('reads and the documentation', () => {
 });
 
 describe('npm start -- --open', () => {
+  const opened = useApi('cats_e2e_open', { args: ['--open'] });
+
   it(
     'lets writes through without a token, and says so loudly',
     async () => {
-      const openDir = await mkdtemp(join(tmpdir(), 'cats-e2e-open-'));
-      const openDatabase = external ? await createScratchDatabase(server, 'cats_e2e_open') : undefined;
-      const open = await startApi({ dataDir: openDir, databaseUrl: openDatabase, args: ['--open'] });
-      try {
-        expect(open.output()).toContain('!!! OPEN (--open): no route checks a token');
-        const created = await request(open.baseUrl, 'POST', '/add', cat, { authorization: '' });
-        expect(created.status).toBe(201);
-        const { body } = await request(open.baseUrl, 'GET', '/openapi.json');
-        expect(body.paths['/cats'].post.security).toEqual([]);
-      } finally {
-        await open.stop();
-        if (openDatabase) await dropScratchDatabase(server, openDatabase);
-        await removeCluster(join(openDir, 'postgres'));
-        await rm(openDir, { recursive: true, force: true });
-      }
+      const open = opened.api;
+      expect(open.output()).toContain('!!! OPEN (--open): no route checks a token');
+      const created = await request(open.baseUrl, 'POST', '/add', cat, { authorization: '' });
+      expect(created.status).toBe(201);
+      const { body } = await request(open.baseUrl, 'GET', '/openapi.json');
+      expect(body.paths['/cats'].post.security).toEqual([]);
     },
     apiTimeoutMs,
   );
 });
 
 describe('npm start -- --param=authReads=true', () => {
+  const reads = useApi('cats_e2e_reads', { args: ['--param=authReads=true'] });
+
   it(
     'closes the reads as a stage would: 401 without a token, 403 with only cats/write, 200 with cats/read; the docs stay open',
     async () => {
-      const readsDir = await mkdtemp(join(tmpdir(), 'cats-e2e-reads-'));
-      const readsDatabase = external ? await createScratchDatabase(server, 'cats_e2e_reads') : undefined;
-      const closed = await startApi({
-        dataDir: readsDir,
-        databaseUrl: readsDatabase,
-        args: ['--param=authReads=true'],
-      });
-      try {
-        expect(closed.output()).toContain('reads one with cats/read');
-        const none = { authorization: '' };
-        // The document of this API says reads need cats/read, so request() checks these answers against it.
-        const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
-        expect(body.paths['/cats'].get.security).toEqual([{ oauth2: ['cats/read'] }]);
-        expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
-        expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
-        expect(
-          (await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status,
-        ).toBe(403);
-        const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
-        expect(read.status).toBe(200);
-      } finally {
-        await closed.stop();
-        if (readsDatabase) await dropScratchDatabase(server, readsDatabase);
-        await removeCluster(join(readsDir, 'postgres'));
-        await rm(readsDir, { recursive: true, force: true });
-      }
+      const closed = reads.api;
+      expect(closed.output()).toContain('reads one with cats/read');
+      const none = { authorization: '' };
+      // The document of this API says reads need cats/read, so request() checks these answers against it.
+      const { body } = await request(closed.baseUrl, 'GET', '/openapi.json', undefined, none);
+      expect(body.paths['/cats'].get.security).toEqual([{ oauth2: ['cats/read'] }]);
+      expect((await request(closed.baseUrl, 'GET', '/docs', undefined, none)).status).toBe(200);
+      expect((await fetch(`${closed.baseUrl}/cats`)).status).toBe(401);
+      expect((await fetch(`${closed.baseUrl}/`, { headers: bearer(testToken({ scopes: [writeScope] })) })).status).toBe(
+        403,
+      );
+      const read = await fetch(`${closed.baseUrl}/cats`, { headers: bearer(testToken({ scopes: [readScope] })) });
+      expect(read.status).toBe(200);
     },
     apiTimeoutMs,
   );

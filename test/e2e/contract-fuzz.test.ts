@@ -23,20 +23,14 @@
  * `CATS_FUZZ_RUNS=<n>` changes the number of requests (5200 by default), and
  * `CATS_FUZZ_SEEDS=<n>` runs n seeds one after the other against one API.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import pg from 'pg';
 import { openApiDocument, resources } from '../../lib/openapi/document.js';
 import type { ResourceDoc } from '../../lib/openapi/operations.js';
-import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
-import { type ApiProcess, apiTimeoutMs, authorizationFor, lambdaTimedOut, startApi } from '../support/api-process.js';
+import { authorizationFor, lambdaTimedOut, useApi } from '../support/api-process.js';
 import { referencedFirst } from '../support/bulk-data.js';
 import { expectMatchesContract, pathTemplate } from '../support/contract.js';
 import { fuzzSeeds, useFuzzSeed } from '../support/fuzz-seed.js';
 import { reversedRange, validScalar } from '../support/fuzz-values.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
 const seeds = fuzzSeeds(useFuzzSeed(import.meta.url));
 
@@ -319,39 +313,15 @@ const unmatched: fc.Arbitrary<Generated> = fc
     allValid: false,
   }));
 
-const external = process.env.CATS_TEST_EXTERNAL === '1';
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-let dataDir: string;
-let databaseUrl: string | undefined;
-let api: ApiProcess;
-let database: pg.Client;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'cats-fuzz-'));
-  databaseUrl = external ? await createScratchDatabase(server, 'cats_fuzz_http') : undefined;
-  const embeddedPort = await freePort();
-  // INFO: the request lines (with their durations) are in the output a failure prints.
-  api = await startApi({ dataDir, databaseUrl, embeddedPort, env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
-  database = new pg.Client({
-    connectionString: databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`,
-  });
-  await database.connect();
-}, apiTimeoutMs);
-
-afterAll(async () => {
-  await database?.end();
-  await api?.stop();
-  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
-  await removeCluster(join(dataDir, 'postgres'));
-  await rm(dataDir, { recursive: true, force: true });
-}, apiTimeoutMs);
+// INFO: the request lines (with their durations) are in the output a failure prints.
+const e2e = useApi('cats_fuzz_http', { env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
 
 /** Every resource's table, counted and hashed. */
 async function tableState(): Promise<string> {
   const states = [];
   for (const { resource } of resources) {
     const table = resource.listing.table;
-    const { rows } = await database.query(
+    const { rows } = await (await e2e.ownerClient()).query(
       `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '') AS state FROM ${table} t`,
     );
     states.push(`${table}=${rows[0].state}`);
@@ -373,15 +343,18 @@ async function keepExistingRows(): Promise<void> {
   for (const resource of referencedFirst()) {
     const id = existingIds.get(resource.plural);
     if (id !== undefined) {
-      const { rowCount } = await database.query(`SELECT 1 FROM ${resource.listing.table} WHERE id = $1`, [id]);
+      const { rowCount } = await (await e2e.ownerClient()).query(
+        `SELECT 1 FROM ${resource.listing.table} WHERE id = $1`,
+        [id],
+      );
       if (rowCount === 1) continue;
     }
     const body: Record<string, unknown> = { ...resource.sample(1) };
     for (const [field, target] of Object.entries(resource.references ?? {}))
       body[field] = existingIds.get(target.resource);
-    const created = await fetch(`${api.baseUrl}/${resource.plural}`, {
+    const created = await fetch(`${e2e.api.baseUrl}/${resource.plural}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authorizationFor(api.baseUrl) },
+      headers: { 'content-type': 'application/json', ...authorizationFor(e2e.api.baseUrl) },
       body: JSON.stringify(body),
     });
     expect(created.status).toBe(201);
@@ -412,10 +385,10 @@ it(
       const write = operation.method !== 'GET';
       const before = write ? await tableState() : '';
       const search = new URLSearchParams(query).toString();
-      const response = await fetch(`${api.baseUrl}${path}${search ? `?${search}` : ''}`, {
+      const response = await fetch(`${e2e.api.baseUrl}${path}${search ? `?${search}` : ''}`, {
         method: operation.method,
         // A client with a token of both scopes: the authorizer's own answers are issue 13's tests.
-        headers: { ...authorizationFor(api.baseUrl), ...headers },
+        headers: { ...authorizationFor(e2e.api.baseUrl), ...headers },
         ...(body === undefined ? {} : { body }),
         redirect: 'manual',
       });
@@ -431,7 +404,7 @@ it(
       const what = `${operation.method} ${path}?${search} ${JSON.stringify(headers)} ${String(body).slice(0, 200)}`;
       // The emulator's Lambda timeout answers 200 with an error object: say so, with what the API printed.
       if (reply.status >= 500 || lambdaTimedOut(text)) {
-        const printed = api.output().split('\n').slice(-40).join('\n');
+        const printed = e2e.api.output().split('\n').slice(-40).join('\n');
         throw new Error(`${what} answered ${reply.status}: ${text.slice(0, 300)}\nthe API's last lines:\n${printed}`);
       }
       if (reply.status >= 400) {

@@ -6,40 +6,23 @@
  * from an origin not allowed get the deployed answers.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { removeCluster } from '../../scripts/local-db.js';
 import { localClient, localClientSecret, localIssuer, signJwt, writeScope } from '../../scripts/local-issuer.js';
-import { type ApiProcess, request, startApi, testIssuerKey } from '../support/api-process.js';
+import { request, testIssuerKey, useApi } from '../support/api-process.js';
 
-let dataDir: string;
-let api: ApiProcess;
+// INFO: the request lines, to see whom they name.
+const e2e = useApi('cats_e2e_local_authorizer', { env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
 const cat = { name: 'Gatekept', price: 1, breed: 'e2e-local-authorizer' };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'cats-e2e-local-authorizer-'));
-  // INFO: the request lines, to see whom they name.
-  api = await startApi({ dataDir, env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
-  expect(api.output()).toContain('[cats-api] Ready:');
-}, 120000);
-
-afterAll(async () => {
-  await api?.stop();
-  await removeCluster(join(dataDir, 'postgres'));
-  await rm(dataDir, { recursive: true, force: true });
-}, 60000);
-
 async function gatekeptCats(): Promise<unknown[]> {
-  return (await request(api.baseUrl, 'GET', `/cats?breed=${cat.breed}&limit=100`)).body.items;
+  return (await request(e2e.api.baseUrl, 'GET', `/cats?breed=${cat.breed}&limit=100`)).body.items;
 }
 
 /** Waits for the request line of this request id (or a generous deadline that only a hang reaches). */
 async function requestLine(requestId: string): Promise<string> {
   const deadline = Date.now() + 30000;
   for (;;) {
-    const line = api
+    const line = e2e.api
       .output()
       .split('\n')
       .find((text) => text.includes(requestId));
@@ -80,7 +63,7 @@ describe('a write through npm start', () => {
 
   it.each(forged)('with a token with %s is refused with %i and changes nothing', async (_what, status, token) => {
     const before = await gatekeptCats();
-    const reply = await request(api.baseUrl, 'POST', '/cats', cat, bearer(token()));
+    const reply = await request(e2e.api.baseUrl, 'POST', '/cats', cat, bearer(token()));
     expect(reply.status).toBe(status);
     expect(reply.body).toEqual({ message: status === 401 ? 'Unauthorized' : 'Forbidden' });
     expect(await gatekeptCats()).toEqual(before);
@@ -90,28 +73,30 @@ describe('a write through npm start', () => {
     const override = JSON.stringify({
       jwt: { claims: { sub: 'mallory', client_id: 'mallory' }, scopes: [writeScope] },
     });
-    const refused = await request(api.baseUrl, 'POST', '/cats', cat, {
+    const refused = await request(e2e.api.baseUrl, 'POST', '/cats', cat, {
       authorization: '',
       'sls-offline-authorizer-override': override,
     });
     expect(refused.status).toBe(401);
-    const created = await request(api.baseUrl, 'POST', '/cats', cat, { 'sls-offline-authorizer-override': override });
+    const created = await request(e2e.api.baseUrl, 'POST', '/cats', cat, {
+      'sls-offline-authorizer-override': override,
+    });
     expect(created.status).toBe(201);
     const line = await requestLine(created.headers['x-request-id'] as string);
     expect(line).toContain(`by ${localClient}`);
-    expect(api.output()).not.toContain('mallory');
+    expect(e2e.api.output()).not.toContain('mallory');
   });
 
   it('gets a token from POST /oauth2/token with the local client credentials, and none with a wrong secret', async () => {
     const basic = (secret: string) => `Basic ${Buffer.from(`${localClient}:${secret}`).toString('base64')}`;
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const wrong = await fetch(`${api.baseUrl}/oauth2/token`, {
+    const wrong = await fetch(`${e2e.api.baseUrl}/oauth2/token`, {
       method: 'POST',
       headers: { ...form, authorization: basic('guess') },
       body: 'grant_type=client_credentials',
     });
     expect(wrong.status).toBe(401);
-    const granted = await fetch(`${api.baseUrl}/oauth2/token`, {
+    const granted = await fetch(`${e2e.api.baseUrl}/oauth2/token`, {
       method: 'POST',
       headers: form,
       body: new URLSearchParams({
@@ -124,14 +109,14 @@ describe('a write through npm start', () => {
     expect(granted.status).toBe(200);
     const { access_token: token, token_type: type } = (await granted.json()) as Record<string, string>;
     expect(type).toBe('Bearer');
-    expect((await request(api.baseUrl, 'POST', '/cats', cat, bearer(token as string))).status).toBe(201);
+    expect((await request(e2e.api.baseUrl, 'POST', '/cats', cat, bearer(token as string))).status).toBe(201);
   });
 
   it('without Content-Type is a 415 naming content-type, as deployed, and changes nothing', async () => {
     const before = await gatekeptCats();
-    const response = await fetch(`${api.baseUrl}/cats`, {
+    const response = await fetch(`${e2e.api.baseUrl}/cats`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${api.token}` },
+      headers: { authorization: `Bearer ${e2e.api.token}` },
       body: Buffer.from(JSON.stringify(cat)),
     });
     expect(response.status).toBe(415);
@@ -145,7 +130,7 @@ describe('a write through npm start', () => {
 describe('HEAD through npm start', () => {
   it('on a GET route gets what API Gateway gives it: no HEAD route, so the catch-all 405 with Allow: GET', async () => {
     for (const path of ['/cats', '/openapi.json']) {
-      const response = await fetch(`${api.baseUrl}${path}`, { method: 'HEAD' });
+      const response = await fetch(`${e2e.api.baseUrl}${path}`, { method: 'HEAD' });
       expect([path, response.status, response.headers.get('allow')]).toEqual([
         path,
         405,
@@ -158,12 +143,12 @@ describe('HEAD through npm start', () => {
 
 describe('CORS through npm start with no corsAllowedOrigins', () => {
   it('gives a preflight, and a request, from another origin no Access-Control-Allow-Origin', async () => {
-    const preflight = await fetch(`${api.baseUrl}/cats`, {
+    const preflight = await fetch(`${e2e.api.baseUrl}/cats`, {
       method: 'OPTIONS',
       headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
-    const read = await fetch(`${api.baseUrl}/cats`, { headers: { origin: 'https://elsewhere.example' } });
+    const read = await fetch(`${e2e.api.baseUrl}/cats`, { headers: { origin: 'https://elsewhere.example' } });
     expect(read.status).toBe(200);
     expect(read.headers.get('access-control-allow-origin')).toBeNull();
   });

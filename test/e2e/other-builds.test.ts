@@ -14,50 +14,22 @@
  * are written into a folder of the checkout the way another `npm start` does.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
-import { type ApiProcess, apiTimeoutMs, request, startApi } from '../support/api-process.js';
+import { request, useApi } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/test-database.js';
 
-const external = process.env.CATS_TEST_EXTERNAL === '1';
-const server = process.env.CATS_TEST_SERVER_URL ?? '';
-let dataDir: string;
-let databaseUrl: string | undefined;
-let api: ApiProcess;
-let database: pg.Client;
-let connectionString: string;
+// A lock may be waited on longer than the default 5 s, within the emulator's 15 s Lambda timeout.
+const e2e = useApi('cats_other_builds', { env: { DB_STATEMENT_TIMEOUT_MS: '12000' } });
 /** Where the stand-in for another `npm start` writes its bundles. */
 const otherBuild = join(root, `.esbuild-start-test-${process.pid}`);
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'cats-e2e-other-builds-'));
-  databaseUrl = external ? await createScratchDatabase(server, 'cats_other_builds') : undefined;
-  const embeddedPort = await freePort();
-  // A lock may be waited on longer than the default 5 s, within the emulator's 15 s Lambda timeout.
-  api = await startApi({ dataDir, databaseUrl, embeddedPort, env: { DB_STATEMENT_TIMEOUT_MS: '12000' } });
-  expect(api.output()).toContain('[cats-api] Ready:');
-  connectionString = databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`;
-  database = new pg.Client({ connectionString });
-  await database.connect();
-}, apiTimeoutMs);
-
-afterAll(async () => {
-  rmSync(otherBuild, { recursive: true, force: true });
-  await database?.end();
-  await api?.stop();
-  if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
-  await removeCluster(join(dataDir, 'postgres'));
-  await rm(dataDir, { recursive: true, force: true });
-}, apiTimeoutMs);
+afterAll(() => rmSync(otherBuild, { recursive: true, force: true }));
 
 /** Resolves once the API's connection waits for a lock: its request is then in flight in a container. */
 async function waitingOnLock(): Promise<void> {
   for (;;) {
-    const { rowCount } = await database.query(
+    const { rowCount } = await (await e2e.ownerClient()).query(
       "SELECT 1 FROM pg_stat_activity WHERE application_name = 'cats-api' AND wait_event_type = 'Lock'",
     );
     if (rowCount) return;
@@ -66,16 +38,20 @@ async function waitingOnLock(): Promise<void> {
 }
 
 it('answers a request in flight while another npm start writes its bundles into the checkout', async () => {
-  const created = await request(api.baseUrl, 'POST', '/cats', { name: 'Held', price: 1, breed: 'e2e-other-builds' });
+  const created = await request(e2e.api.baseUrl, 'POST', '/cats', {
+    name: 'Held',
+    price: 1,
+    breed: 'e2e-other-builds',
+  });
   expect(created.status).toBe(201);
   const id = created.body.id as number;
 
   // A connection of its own: pg_stat_activity, read inside a transaction, would not change.
-  const locker = new pg.Client({ connectionString });
+  const locker = new pg.Client({ connectionString: e2e.ownerUrl });
   await locker.connect();
   await locker.query('BEGIN');
   await locker.query('SELECT 1 FROM cats WHERE id = $1 FOR UPDATE', [id]);
-  const changed = request(api.baseUrl, 'PATCH', `/cats/${id}`, { name: 'Released' });
+  const changed = request(e2e.api.baseUrl, 'PATCH', `/cats/${id}`, { name: 'Released' });
   try {
     await waitingOnLock();
     // What serverless-esbuild writes for another API: a bundle and its map.

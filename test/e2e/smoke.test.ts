@@ -5,32 +5,18 @@
  * one route and passes everything else through).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { type ApiProcess, startApi } from '../support/api-process.js';
+import { useApi } from '../support/api-process.js';
 import { root } from '../support/bundle.js';
 
-let api: ApiProcess;
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'cats-smoke-'));
-  api = await startApi({ dataDir });
-}, 120000);
-
-afterAll(async () => {
-  await api?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const e2e = useApi('cats_smoke');
 
 function runSmoke(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/smoke.ts', '--url', url], {
       cwd: root,
-      env: { ...process.env, CATS_DATA_DIR: dataDir, NODE_OPTIONS: '' },
+      env: { ...process.env, CATS_DATA_DIR: e2e.dataDir, NODE_OPTIONS: '' },
     });
     let stdout = '';
     let stderr = '';
@@ -59,7 +45,7 @@ async function standIn(
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)),
     ) as Record<string, string>;
-    const reply = await fetch(`${api.baseUrl}${req.url}`, {
+    const reply = await fetch(`${e2e.api.baseUrl}${req.url}`, {
       method: req.method ?? 'GET',
       headers,
       ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
@@ -73,14 +59,14 @@ async function standIn(
 
 /** The smoke-test cats there are: a run that fails its DELETE (a test below) leaves its cat behind. */
 async function smokeCats(): Promise<unknown[]> {
-  const listed = await fetch(`${api.baseUrl}/cats?breed=smoke-test&limit=100`);
+  const listed = await fetch(`${e2e.api.baseUrl}/cats?breed=smoke-test&limit=100`);
   return ((await listed.json()) as { items: unknown[] }).items;
 }
 
 it('passes against npm start: every check ok, the cat it made deleted again', async () => {
   // Compared with what was there before, not with none: under --randomize the broken-DELETE test may run first.
   const before = await smokeCats();
-  const { code, stdout } = await runSmoke(api.baseUrl);
+  const { code, stdout } = await runSmoke(e2e.api.baseUrl);
   expect([code, stdout]).toEqual([0, expect.stringContaining('smoke: all 8 checks passed')]);
   for (const check of [
     'GET /cats answers 200',

@@ -5,11 +5,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../scripts/local-db.js';
+import pg from 'pg';
+import { embeddedPassword, embeddedUser, freePort, removeCluster } from '../../scripts/local-db.js';
 import { type LocalTokenOptions, localToken } from '../../scripts/local-issuer.js';
 import { expectMatchesContract, pathTemplate } from './contract.js';
+import { createScratchDatabase, dropScratchDatabase } from './test-database.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -220,6 +224,88 @@ export async function startApi(options: ApiOptions): Promise<ApiProcess> {
       return exited;
     },
   };
+}
+
+/** The API a test file runs for all its tests (useApi), and what it runs on; read in tests and hooks. */
+export interface ApiFixture {
+  /** The API running now (the last one start() made). */
+  readonly api: ApiProcess;
+  /** Its data folder (the embedded cluster's, the local issuer's key). */
+  readonly dataDir: string;
+  /** The owner's URL of the database the API uses, to look at or lock rows behind its back. */
+  readonly ownerUrl: string;
+  /** One connection of the owner's, made on first use and ended before the API and its database stop. */
+  ownerClient(): Promise<pg.Client>;
+  /**
+   * Starts `npm start` again on the same data folder, database and ports,
+   * with `extra` options; it becomes `api` unless it only waits for a
+   * message (`waitFor`), such as a second start that must be refused.
+   */
+  start(extra?: Partial<ApiOptions>): Promise<ApiProcess>;
+}
+
+/**
+ * `npm start` for the tests of one file: in beforeAll, a data folder of its
+ * own and, when the suite runs against a configured server
+ * (CATS_TEST_EXTERNAL), a scratch database there (else the API's embedded
+ * PostgreSQL on a port of its own); in afterAll, all of it stopped and
+ * removed again, the cluster included (run as root, it may live outside the
+ * data folder: scripts/local-db.ts).
+ */
+type FixtureOptions = Omit<ApiOptions, 'dataDir' | 'databaseUrl' | 'embeddedPort'>;
+
+export function useApi(prefix: string, options: FixtureOptions | (() => FixtureOptions) = {}): ApiFixture {
+  const server = process.env.CATS_TEST_SERVER_URL ?? '';
+  let dataDir = '';
+  let databaseUrl: string | undefined;
+  let embeddedPort = 0;
+  let current: ApiProcess | undefined;
+  let client: Promise<pg.Client> | undefined;
+  const fixture: ApiFixture = {
+    get api() {
+      if (!current) throw new Error(`useApi('${prefix}'): the API has not started`);
+      return current;
+    },
+    get dataDir() {
+      return dataDir;
+    },
+    get ownerUrl() {
+      return databaseUrl ?? `postgres://${embeddedUser}:${embeddedPassword}@127.0.0.1:${embeddedPort}/cats`;
+    },
+    ownerClient() {
+      client ??= (async () => {
+        const connected = new pg.Client({ connectionString: fixture.ownerUrl });
+        await connected.connect();
+        return connected;
+      })();
+      return client;
+    },
+    async start(extra = {}) {
+      const given = typeof options === 'function' ? options() : options;
+      const started = await startApi({ ...given, ...extra, dataDir, databaseUrl, embeddedPort });
+      if (extra.waitFor === undefined) current = started;
+      return started;
+    },
+  };
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `${prefix.replaceAll('_', '-')}-`));
+    if (process.env.CATS_TEST_EXTERNAL === '1') databaseUrl = await createScratchDatabase(server, prefix);
+    embeddedPort = await freePort();
+    const started = await fixture.start();
+    if (!started.output().includes('[cats-api] Ready:')) {
+      throw new Error(`npm start did not start:\n${started.output()}`);
+    }
+  }, apiTimeoutMs);
+  afterAll(async () => {
+    await (await client?.catch(() => undefined))?.end();
+    await current?.stop();
+    if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
+    if (dataDir) {
+      await removeCluster(join(dataDir, 'postgres'));
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, apiTimeoutMs);
+  return fixture;
 }
 
 export interface HttpReply {
