@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import pg from 'pg';
+import { readApplicationUser } from '../../lib/config.js';
 import { type IamRelay, startIamRelay } from '../../test/support/iam-relay.js';
 import { httpEvent } from '../../test/support/lambda.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../test/support/secrets-stand-in.js';
@@ -42,7 +43,8 @@ const credentials = {
   sessionToken: 'IQoJb3JpZ2luX2VjBENCH//////////wEaCXVzLWVhc3QtMSJHMEUCIQBench+session+token==',
 };
 const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cats-bench-AbCdEf';
-const appUser = 'cats_app';
+/** IAM mode logs in as the role the migrations created (DB_APP_USER, cats_api), with its grants only, as deployed. */
+const appUser = readApplicationUser();
 const secretUser = 'cats_secret';
 const secretPassword = 'bench-secret-password-0123456789';
 
@@ -87,19 +89,19 @@ const median = (xs: number[]) => {
 const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mi = (x: number) => `${(x / 1e6).toFixed(1)} M`;
 
-/** The application role (IAM mode, trust behind the relay) and a password role (secret mode, SCRAM over TLS). */
+/**
+ * The logins of both modes: the application role the migrations made (IAM
+ * mode, trust behind the relay, which did the IAM check), and a password
+ * role with the same grants (secret mode, SCRAM over TLS).
+ */
 async function roles(options: DeployedOptions): Promise<void> {
   const client = new pg.Client({ connectionString: options.database.adminUrl });
   await client.connect();
   try {
-    for (const [role, password] of [
-      [appUser, undefined],
-      [secretUser, secretPassword],
-    ] as const) {
-      await client.query(`CREATE ROLE ${role} LOGIN${password ? ` PASSWORD '${password}'` : ''}`);
-      await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
-      await client.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
-    }
+    const made = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [appUser]);
+    if (made.rowCount !== 1) throw new Error(`no role ${appUser}: section 7 runs on a migrated database`);
+    await client.query(`CREATE ROLE ${secretUser} LOGIN PASSWORD '${secretPassword}'`);
+    await client.query(`GRANT ${appUser} TO ${secretUser}`);
     const hba = readFileSync(options.database.hbaFile, 'utf8');
     const lines = [
       // The relay logs in as the application user (it did the IAM check).

@@ -651,6 +651,30 @@ describe("cdk-nag's AwsSolutions and Serverless rule packs", () => {
       expect.arrayContaining([expect.objectContaining({ rule: 'AwsSolutions-RDS2', resource: 'Database' })]),
     );
   });
+
+  it('excuse a function role\'s "*" only for tracing and network interfaces: one on a secret or a database user is a finding', async () => {
+    const broken = structuredClone(dev.template);
+    const grant = (role: string, statement: Statement) => {
+      const policies = (broken.Resources[role] as Resource).Properties?.Policies as {
+        PolicyDocument: { Statement: Statement[] };
+      }[];
+      policies[0]?.PolicyDocument.Statement.push(statement);
+    };
+    grant('ApiFunctionsRole', { Effect: 'Allow', Action: 'rds-db:connect', Resource: '*' });
+    grant('NoDatabaseFunctionsRole', { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' });
+    grant('MigrationsFunctionRole', { Effect: 'Allow', Action: 'secretsmanager:*', Resource: 'arn:aws:x:y' });
+    const file = path.join(dev.dir, 'broken-roles.json');
+    await writeFile(file, JSON.stringify(broken));
+    const findings = nagFindings(file).map(({ rule, resource }) => `${resource} ${rule.replace(/\[.*$/, '')}`);
+    expect(new Set(findings)).toEqual(
+      new Set(
+        ['ApiFunctionsRole', 'NoDatabaseFunctionsRole', 'MigrationsFunctionRole'].flatMap((role) => [
+          `${role} AwsSolutions-IAM5`,
+          `${role} Serverless-LambdaStarPermissions`,
+        ]),
+      ),
+    );
+  });
 });
 
 describe('CORS', () => {

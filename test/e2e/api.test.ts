@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { handler as createCat } from '../../functions/create-cat.js';
+import { readApplicationUser } from '../../lib/config.js';
 import { closeDatabase } from '../../lib/db/index.js';
 import { apiTimeoutMs, request, useApi } from '../support/api-process.js';
 import { catsTable, expectProblem } from '../support/assertions.js';
@@ -81,6 +82,28 @@ describe('the /cats routes over HTTP', () => {
     expect(link).not.toBeNull();
     const second = await request(e2e.api.baseUrl, 'GET', link?.[1] ?? '');
     expect(second.body.map((c: { name: string }) => c.name)).toEqual(['b']);
+  });
+});
+
+describe('the two roles, as deployed', () => {
+  it("migrates as the database's owner and serves as the application role, which owns nothing", async () => {
+    expect((await request(api.baseUrl, 'GET', '/cats?limit=1')).status).toBe(200);
+    const owner = new pg.Client({ connectionString: catsDatabase });
+    await owner.connect();
+    try {
+      // The serving containers keep their connection open (DB_IDLE_TIMEOUT_MS) after answering.
+      const serving = await owner.query<{ usename: string }>(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'cats-api'",
+      );
+      expect(serving.rows).toEqual([{ usename: readApplicationUser() }]);
+      const tables = await owner.query<{ tableowner: string }>(
+        "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('cats', 'idempotency_keys', 'kysely_migration')",
+      );
+      expect(tables.rows).toEqual([{ tableowner: new URL(catsDatabase).username }]);
+    } finally {
+      await owner.end();
+    }
+    expect(api.output()).toMatch(new RegExp(`The API connects as postgres://${readApplicationUser()}[:@]`));
   });
 });
 
