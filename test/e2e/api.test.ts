@@ -87,23 +87,18 @@ describe('the /cats routes over HTTP', () => {
 
 describe('the two roles, as deployed', () => {
   it("migrates as the database's owner and serves as the application role, which owns nothing", async () => {
-    expect((await request(api.baseUrl, 'GET', '/cats?limit=1')).status).toBe(200);
-    const owner = new pg.Client({ connectionString: catsDatabase });
-    await owner.connect();
-    try {
-      // The serving containers keep their connection open (DB_IDLE_TIMEOUT_MS) after answering.
-      const serving = await owner.query<{ usename: string }>(
-        "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'cats-api'",
-      );
-      expect(serving.rows).toEqual([{ usename: readApplicationUser() }]);
-      const tables = await owner.query<{ tableowner: string }>(
-        "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('cats', 'idempotency_keys', 'kysely_migration')",
-      );
-      expect(tables.rows).toEqual([{ tableowner: new URL(catsDatabase).username }]);
-    } finally {
-      await owner.end();
-    }
-    expect(api.output()).toMatch(new RegExp(`The API connects as postgres://${readApplicationUser()}[:@]`));
+    expect((await request(e2e.api.baseUrl, 'GET', '/cats?limit=1')).status).toBe(200);
+    const owner = await e2e.ownerClient();
+    // The serving containers keep their connection open (DB_IDLE_TIMEOUT_MS) after answering.
+    const serving = await owner.query<{ usename: string }>(
+      "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'cats-api' AND datname = current_database()",
+    );
+    expect(serving.rows).toEqual([{ usename: readApplicationUser() }]);
+    const tables = await owner.query<{ tableowner: string }>(
+      "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('cats', 'idempotency_keys', 'kysely_migration')",
+    );
+    expect(tables.rows).toEqual([{ tableowner: new URL(e2e.ownerUrl).username }]);
+    expect(e2e.api.output()).toMatch(new RegExp(`The API connects as postgres://${readApplicationUser()}[:@]`));
   });
 });
 

@@ -275,6 +275,13 @@ export function useApi(prefix: string, options: FixtureOptions | (() => FixtureO
     ownerClient() {
       client ??= (async () => {
         const connected = new pg.Client({ connectionString: fixture.ownerUrl });
+        // A test that stops or kills the database ends this connection: the next call makes another.
+        connected.on('error', () => {
+          client = undefined;
+        });
+        connected.on('end', () => {
+          client = undefined;
+        });
         await connected.connect();
         return connected;
       })();
@@ -297,7 +304,7 @@ export function useApi(prefix: string, options: FixtureOptions | (() => FixtureO
     }
   }, apiTimeoutMs);
   afterAll(async () => {
-    await (await client?.catch(() => undefined))?.end();
+    await (await client?.catch(() => undefined))?.end().catch(() => {});
     await current?.stop();
     if (databaseUrl) await dropScratchDatabase(server, databaseUrl);
     if (dataDir) {
