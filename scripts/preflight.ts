@@ -15,8 +15,10 @@
  *   updated": it must be deleted), or another deploy still running;
  * - RDS: the instance class not offered for the engine version in the region
  *   or in the two availability zones the subnets use;
- * - the VPC quota (5 a region by default), and the Elastic IP quota with
- *   natGateway=true;
+ * - the VPC quota (5 a region by default), and with natGateway=true the
+ *   Elastic IP, internet gateway (5 a region) and NAT gateway (5 an
+ *   availability zone) quotas;
+ * - RDS's DB instance and DB subnet group quotas (40 and 50 a region);
  * - Cognito: "Domain already associated with another user pool" (a prefix
  *   kept by a user pool an earlier stack left behind), or a prefix Cognito
  *   refuses (upper case, "aws", "amazon", "cognito");
@@ -44,12 +46,19 @@ import {
 import {
   DescribeAddressesCommand,
   DescribeAvailabilityZonesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { paginateDescribeOrderableDBInstanceOptions, RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeAccountAttributesCommand,
+  paginateDescribeOrderableDBInstanceOptions,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import {
   GetAWSDefaultServiceQuotaCommand,
   GetServiceQuotaCommand,
@@ -384,7 +393,9 @@ async function databaseChecks(plan: Plan, clients: Clients, stack: Stack | undef
     );
     findings.push(await serviceLinkedRole(clients));
   }
-  if (plan.resources.NatAddress && !stack?.resources.has('NatAddress')) {
+  findings.push(...(await rdsQuotas(plan, clients, stack)));
+  const added = (id: string) => plan.resources[id] !== undefined && !stack?.resources.has(id);
+  if (added('NatAddress')) {
     findings.push(
       await quotaCheck(clients, {
         check: 'Elastic IP quota',
@@ -398,7 +409,102 @@ async function databaseChecks(plan: Plan, clients: Clients, stack: Stack | undef
       }),
     );
   }
+  if (added('InternetGateway')) {
+    findings.push(
+      await quotaCheck(clients, {
+        check: 'internet gateway quota',
+        serviceCode: 'vpc',
+        quotaCode: 'L-A4707A72',
+        fallback: 5,
+        used: async () =>
+          (await clients.ec2.send(new DescribeInternetGatewaysCommand({}))).InternetGateways?.length ?? 0,
+        what: 'internet gateways (natGateway=true takes one)',
+        region: plan.region,
+        alternative: 'or deploy without natGateway',
+      }),
+    );
+  }
+  const publicZone = zones[0];
+  if (added('NatGateway') && publicZone) {
+    findings.push(
+      await quotaCheck(clients, {
+        check: 'NAT gateway quota',
+        serviceCode: 'vpc',
+        quotaCode: 'L-FE5A380F',
+        fallback: 5,
+        used: () => natGatewaysIn(clients, publicZone),
+        what: 'NAT gateways (natGateway=true puts one in the public subnet there)',
+        region: publicZone,
+        alternative: 'or deploy without natGateway',
+      }),
+    );
+  }
   return findings;
+}
+
+/** NAT gateways count toward the quota of their subnet's zone while pending, available or deleting. */
+async function natGatewaysIn(clients: Clients, zone: string): Promise<number> {
+  const subnetIds: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await clients.ec2.send(
+      new DescribeNatGatewaysCommand({
+        Filter: [{ Name: 'state', Values: ['pending', 'available', 'deleting'] }],
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+    for (const gateway of page.NatGateways ?? []) if (gateway.SubnetId) subnetIds.push(gateway.SubnetId);
+    NextToken = page.NextToken;
+  } while (NextToken);
+  if (subnetIds.length === 0) return 0;
+  const { Subnets = [] } = await clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...new Set(subnetIds)] }));
+  const zoneOf = new Map(Subnets.map((subnet) => [subnet.SubnetId, subnet.AvailabilityZone]));
+  return subnetIds.filter((id) => zoneOf.get(id) === zone).length;
+}
+
+/**
+ * RDS's own quotas (DescribeAccountAttributes gives each with what is used):
+ * one more DB instance and DB subnet group for each the stack adds.
+ */
+async function rdsQuotas(plan: Plan, clients: Clients, stack: Stack | undefined): Promise<Finding[]> {
+  const wanted = new Map<string, { count: number; what: string }>([
+    ['DBInstances', { count: 0, what: 'DB instances' }],
+    ['DBSubnetGroups', { count: 0, what: 'DB subnet groups' }],
+  ]);
+  const quotaOf: Record<string, string> = {
+    'AWS::RDS::DBInstance': 'DBInstances',
+    'AWS::RDS::DBSubnetGroup': 'DBSubnetGroups',
+  };
+  for (const [id, resource] of Object.entries(plan.resources)) {
+    const quota = wanted.get(quotaOf[resource.Type] ?? '');
+    if (quota && !stack?.resources.has(id)) quota.count += 1;
+  }
+  if ([...wanted.values()].every((quota) => quota.count === 0)) return [];
+  const { AccountQuotas = [] } = await clients.rds.send(new DescribeAccountAttributesCommand({}));
+  const short: string[] = [];
+  const room: string[] = [];
+  for (const [name, { count, what }] of wanted) {
+    const quota = AccountQuotas.find((q) => q.AccountQuotaName === name);
+    if (count === 0 || quota?.Max === undefined) continue;
+    const used = quota.Used ?? 0;
+    if (used + count > quota.Max) short.push(`${used} ${what} of a quota of ${quota.Max}`);
+    else room.push(`${used} of ${quota.Max} ${what}`);
+  }
+  const check = 'RDS quotas';
+  if (short.length > 0) {
+    return [
+      {
+        status: 'fail',
+        check,
+        text:
+          `The account has ${short.join(' and ')} in ${plan.region}: the stack needs one more, and CloudFormation ` +
+          'would fail there after creating the VPC. Delete one you no longer use, ask for a higher quota ' +
+          '(Service Quotas, Amazon RDS), or deploy into an existing database (existingDbHost and the rest, ' +
+          'docs/deploying.md).',
+      },
+    ];
+  }
+  return room.length > 0 ? [{ status: 'ok', check, text: `${room.join(', ')} in use` }] : [];
 }
 
 async function quotaCheck(

@@ -17,12 +17,19 @@ import {
 import {
   DescribeAddressesCommand,
   DescribeAvailabilityZonesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeOrderableDBInstanceOptionsCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeAccountAttributesCommand,
+  DescribeOrderableDBInstanceOptionsCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import {
   GetAWSDefaultServiceQuotaCommand,
   GetServiceQuotaCommand,
@@ -81,6 +88,7 @@ function plan(overrides: Partial<Plan> = {}, reservations: Record<string, number
     Type: 'AWS::RDS::DBInstance',
     Properties: { DBInstanceClass: 'db.t4g.micro', EngineVersion: '17' },
   };
+  resources.DatabaseSubnetGroup = { Type: 'AWS::RDS::DBSubnetGroup' };
   resources.AuthDomain = {
     Type: 'AWS::Cognito::UserPoolDomain',
     Properties: { Domain: { 'Fn::Join': ['-', ['cats-api', 'dev', { Ref: 'AWS::AccountId' }]] } },
@@ -115,6 +123,15 @@ beforeEach(() => {
   });
   ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-default' }] });
   ec2.on(DescribeAddressesCommand).resolves({ Addresses: [] });
+  ec2.on(DescribeInternetGatewaysCommand).resolves({ InternetGateways: [{ InternetGatewayId: 'igw-default' }] });
+  ec2.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [] });
+  rds.on(DescribeAccountAttributesCommand).resolves({
+    AccountQuotas: [
+      { AccountQuotaName: 'DBInstances', Used: 0, Max: 40 },
+      { AccountQuotaName: 'DBSubnetGroups', Used: 1, Max: 50 },
+      { AccountQuotaName: 'ManualSnapshots', Used: 0, Max: 100 },
+    ],
+  });
   rds.on(DescribeOrderableDBInstanceOptionsCommand).resolves({
     OrderableDBInstanceOptions: [
       { EngineVersion: '16.4', AvailabilityZones: [{ Name: 'eu-west-1c' }] },
@@ -165,10 +182,12 @@ it('passes a first deploy on an account with the default quota, one line per che
     'RDS instance class',
     'VPC quota',
     "RDS's service-linked role",
+    'RDS quotas',
     'Cognito domain',
     'log groups',
   ]);
   expect(finding(findings, 'Lambda concurrency')?.text).toContain('reserves 57');
+  expect(finding(findings, 'RDS quotas')?.text).toBe('0 of 40 DB instances, 1 of 50 DB subnet groups in use');
   expect(report(plan(), findings)).not.toContain('FAIL');
 });
 
@@ -308,6 +327,110 @@ it('checks the Elastic IP quota when natGateway=true adds an address', async () 
   ec2.on(DescribeAddressesCommand).resolves({ Addresses: Array.from({ length: 5 }, () => ({})) });
   const [failure] = failures(await preflight(withNat, clients(), {}));
   expect(failure?.check).toBe('Elastic IP quota');
+});
+
+describe('natGateway=true', () => {
+  const withNat = () => {
+    const nat = plan();
+    nat.resources.NatAddress = { Type: 'AWS::EC2::EIP' };
+    nat.resources.InternetGateway = { Type: 'AWS::EC2::InternetGateway' };
+    nat.resources.NatGateway = { Type: 'AWS::EC2::NatGateway' };
+    return nat;
+  };
+
+  it('checks the internet gateway quota of the region', async () => {
+    ec2.on(DescribeInternetGatewaysCommand).resolves({
+      InternetGateways: Array.from({ length: 5 }, (_, i) => ({ InternetGatewayId: `igw-${i}` })),
+    });
+    const [failure] = failures(await preflight(withNat(), clients(), {}));
+    expect(failure?.check).toBe('internet gateway quota');
+    expect(failure?.text).toContain('5 internet gateways (natGateway=true takes one) in eu-west-1 and its quota is 5');
+  });
+
+  it('counts the NAT gateways of the zone the public subnet goes to, not those of other zones', async () => {
+    // Five in the first zone (the public subnet's), one being deleted still counting; two in another zone.
+    const gateways = [
+      ...['a1', 'a2', 'a3', 'a4', 'a5'].map((id, i) => ({
+        NatGatewayId: `nat-${id}`,
+        SubnetId: `subnet-${id}`,
+        ...(i === 0 ? { State: 'deleting' as const } : {}),
+      })),
+      { NatGatewayId: 'nat-b1', SubnetId: 'subnet-b1' },
+      { NatGatewayId: 'nat-b2', SubnetId: 'subnet-b1' },
+    ];
+    ec2.on(DescribeNatGatewaysCommand).resolves({ NatGateways: gateways });
+    ec2.on(DescribeSubnetsCommand).resolves({
+      Subnets: [
+        ...['a1', 'a2', 'a3', 'a4', 'a5'].map((id) => ({ SubnetId: `subnet-${id}`, AvailabilityZone: 'eu-west-1a' })),
+        { SubnetId: 'subnet-b1', AvailabilityZone: 'eu-west-1b' },
+      ],
+    });
+    const [failure] = failures(await preflight(withNat(), clients(), {}));
+    expect(failure?.check).toBe('NAT gateway quota');
+    expect(failure?.text).toContain(
+      '5 NAT gateways (natGateway=true puts one in the public subnet there) in eu-west-1a',
+    );
+    expect(ec2.commandCalls(DescribeNatGatewaysCommand)[0]?.args[0].input.Filter).toEqual([
+      { Name: 'state', Values: ['pending', 'available', 'deleting'] },
+    ]);
+
+    // The same seven with only four in the first zone: room for one more.
+    ec2.on(DescribeSubnetsCommand).resolves({
+      Subnets: [
+        ...['a1', 'a2', 'a3', 'a4'].map((id) => ({ SubnetId: `subnet-${id}`, AvailabilityZone: 'eu-west-1a' })),
+        { SubnetId: 'subnet-a5', AvailabilityZone: 'eu-west-1c' },
+        { SubnetId: 'subnet-b1', AvailabilityZone: 'eu-west-1b' },
+      ],
+    });
+    const findings = await preflight(withNat(), clients(), {});
+    expect(failures(findings)).toEqual([]);
+    expect(finding(findings, 'NAT gateway quota')?.text).toBe('4 of 5 NAT gateways in use');
+  });
+
+  it('does not count the NAT gateway, address or internet gateway a stack has already', async () => {
+    existingStack();
+    cloudFormation.on(DescribeStackResourcesCommand).resolves({
+      StackResources: Object.entries(withNat().resources)
+        .filter(([id]) => /^(NatAddress|InternetGateway|NatGateway|Database|DatabaseSubnetGroup)$/.test(id))
+        .map(([id, resource]) => ({
+          LogicalResourceId: id,
+          PhysicalResourceId: `${id}-1`,
+          ResourceType: resource.Type,
+          ResourceStatus: 'CREATE_COMPLETE',
+          Timestamp: new Date(),
+        })),
+    });
+    ec2.on(DescribeInternetGatewaysCommand).resolves({
+      InternetGateways: Array.from({ length: 5 }, (_, i) => ({ InternetGatewayId: `igw-${i}` })),
+    });
+    const findings = await preflight(withNat(), clients(), {});
+    expect(failures(findings)).toEqual([]);
+    expect(findings.map((f) => f.check)).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/Elastic IP|internet gateway|NAT gateway|RDS quotas/)]),
+    );
+  });
+});
+
+it("fails a first deploy when RDS's DB instance quota is used up, and names the quota", async () => {
+  rds.on(DescribeAccountAttributesCommand).resolves({
+    AccountQuotas: [
+      { AccountQuotaName: 'DBInstances', Used: 40, Max: 40 },
+      { AccountQuotaName: 'DBSubnetGroups', Used: 3, Max: 50 },
+    ],
+  });
+  const [failure] = failures(await preflight(plan(), clients(), {}));
+  expect(failure?.check).toBe('RDS quotas');
+  expect(failure?.text).toContain('The account has 40 DB instances of a quota of 40 in eu-west-1');
+  expect(failure?.text).toContain('existingDbHost');
+});
+
+it('asks RDS nothing about its quotas when the stage uses an existing database', async () => {
+  const existing = plan();
+  delete existing.resources.Database;
+  delete existing.resources.DatabaseSubnetGroup;
+  const findings = await preflight(existing, clients(), {});
+  expect(finding(findings, 'RDS quotas')).toBeUndefined();
+  expect(rds.commandCalls(DescribeAccountAttributesCommand)).toHaveLength(0);
 });
 
 it('fails when the Cognito domain prefix is held by a user pool an earlier stack left behind', async () => {
