@@ -91,24 +91,26 @@ it("trusts only GitHub's OIDC tokens for sts.amazonaws.com from main and the dev
   );
 });
 
-it('lets the role create or change a role only with the permissions boundary, and never change a boundary', () => {
-  const roleWrites =
-    /^iam:(CreateRole|PutRolePolicy|AttachRolePolicy|DetachRolePolicy|DeleteRolePolicy|UpdateAssumeRolePolicy|DeleteRole)$/;
+it('lets the role create a role or change its policies only with the permissions boundary, and never change a boundary', () => {
+  const roleWrites = /^iam:(CreateRole|PutRolePolicy|AttachRolePolicy|DetachRolePolicy|DeleteRolePolicy)$/;
   const writing = statements.filter((s) => actions(s).some((a) => roleWrites.test(a)));
   expect(writing.map((s) => s.Sid)).toEqual(['StackRoles']);
   expect(writing[0]?.Condition).toEqual({
     StringEquals: { 'iam:PermissionsBoundary': { Ref: 'PermissionsBoundary' } },
   });
-  // IAM's request context for TagRole and UntagRole has no iam:PermissionsBoundary (Service Authorization
-  // Reference), so a statement that requires it never allows them, and CloudFormation's tagging of the roles
-  // it creates with the stack's tags (STAGE, set by the framework) would be denied: they stand apart, on the
+  // IAM's request context for TagRole, UntagRole, UpdateAssumeRolePolicy and DeleteRole has no
+  // iam:PermissionsBoundary (Service Authorization Reference), so a statement that requires it never allows
+  // them: CloudFormation's tagging of the roles it creates with the stack's tags (STAGE, set by the
+  // framework), and its deleting or re-trusting a stack role, would be denied. They stand apart, on the
   // stack's role names only, next to no permission-changing action.
-  const tagging = statements.filter((s) => actions(s).some((a) => /^iam:(TagRole|UntagRole)$/.test(a)));
-  expect(tagging).toEqual([
+  const upkeep = statements.filter((s) =>
+    actions(s).some((a) => /^iam:(TagRole|UntagRole|UpdateAssumeRolePolicy|DeleteRole)$/.test(a)),
+  );
+  expect(upkeep).toEqual([
     {
-      Sid: 'StackRoleTags',
+      Sid: 'StackRoleUpkeep',
       Effect: 'Allow',
-      Action: ['iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags'],
+      Action: ['iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags', 'iam:UpdateAssumeRolePolicy', 'iam:DeleteRole'],
       Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ServiceName}-*' },
     },
   ]);
