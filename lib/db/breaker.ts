@@ -8,7 +8,14 @@
  * 500. So a container that has just failed to reach the database stops
  * trying for a short back-off: its requests fail at once (the caller maps
  * the error to a 503 with Retry-After), then one request probes, and the
- * first success closes the breaker again.
+ * first success closes the breaker again. The probing request waits for its
+ * connect a short while only (probeWaitMs): when the host black-holes
+ * connections, a probe that waited out the connect timeout would hold its
+ * container for 3 s at every back-off, two thirds of the function's
+ * containers at any moment of the outage, and Lambda would throttle again.
+ * Past that wait the request gets its 503 and the connect goes on alone; its
+ * outcome still closes or reopens the breaker, and a connection it opens
+ * goes to the pool for the next request.
  *
  * State is in-process only: each container decides for itself, as each has
  * its own connection. What opens it is a failed attempt to *reach* the
@@ -26,10 +33,14 @@ export interface BreakerOptions {
   firstBackOffMs?: number;
   /** Back-offs double while probes keep failing, up to this. */
   maxBackOffMs?: number;
+  /** How long the probing request waits for its connect before it answers 503. */
+  probeWaitMs?: number;
   /** A monotonic clock in ms; tests pass their own. */
   now?: () => number;
   /** In [0, 1); tests pass their own. */
   random?: () => number;
+  /** Calls `fire` after `ms` unless cancelled; tests pass their own. */
+  timer?: (ms: number, fire: () => void) => () => void;
 }
 
 /**
@@ -37,9 +48,16 @@ export interface BreakerOptions {
  * the database is back: at most 2 s after it returns when connections are
  * refused meanwhile, 2 s plus one connect timeout when the host black-holes
  * them (a probe already waiting then must time out first). It is also the
- * Retry-After the API answers (lib/http/errors.ts).
+ * Retry-After the API answers (lib/http/errors.ts). The probe's wait is far
+ * above a connect to a database that is back (milliseconds in a VPC, TLS
+ * and an IAM token included) and far below the connect timeout.
  */
-export const breakerDefaults = { firstBackOffMs: 500, maxBackOffMs: 2000 } as const;
+export const breakerDefaults = { firstBackOffMs: 500, maxBackOffMs: 2000, probeWaitMs: 500 } as const;
+
+const realTimer = (ms: number, fire: () => void) => {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+};
 
 /**
  * What an open breaker throws instead of connecting. SQLSTATE 08001
@@ -69,8 +87,10 @@ export type BreakerState = 'closed' | 'open' | 'probing';
 export class DatabaseBreaker {
   readonly #firstBackOffMs: number;
   readonly #maxBackOffMs: number;
+  readonly #probeWaitMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #timer: (ms: number, fire: () => void) => () => void;
   #state: BreakerState = 'closed';
   /** While open: when a request may probe. */
   #retryAt = 0;
@@ -81,8 +101,10 @@ export class DatabaseBreaker {
   constructor(options: BreakerOptions = {}) {
     this.#firstBackOffMs = options.firstBackOffMs ?? breakerDefaults.firstBackOffMs;
     this.#maxBackOffMs = options.maxBackOffMs ?? breakerDefaults.maxBackOffMs;
+    this.#probeWaitMs = options.probeWaitMs ?? breakerDefaults.probeWaitMs;
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
+    this.#timer = options.timer ?? realTimer;
   }
 
   get state(): BreakerState {
@@ -92,15 +114,22 @@ export class DatabaseBreaker {
   /**
    * Runs one connect attempt through the breaker: refused at once while open
    * (or while another request's probe is under way); a success closes it, a
-   * failure to reach the database opens it.
+   * failure to reach the database opens it. A probe's request is answered
+   * after probeWaitMs at most; what its attempt yields later goes to
+   * `abandoned` (a connection, to be given back to the pool).
    */
-  guard<T>(attempt: () => Promise<T>): Promise<T> {
+  guard<T>(attempt: () => Promise<T>, abandoned?: (result: T) => void): Promise<T> {
     if (this.#state === 'probing') return Promise.reject(new BreakerOpenError(0, this.#lastFailure));
     if (this.#state === 'open') {
       const left = this.#retryAt - this.#now();
       if (left > 0) return Promise.reject(new BreakerOpenError(left, this.#lastFailure));
       this.#state = 'probing';
+      return this.#probe(this.#attempt(attempt), abandoned);
     }
+    return this.#attempt(attempt);
+  }
+
+  #attempt<T>(attempt: () => Promise<T>): Promise<T> {
     // One .then on the request's path (no async function around it): the
     // warm path pays one promise, not three.
     let attempted: Promise<T>;
@@ -120,6 +149,33 @@ export class DatabaseBreaker {
         throw error;
       },
     );
+  }
+
+  /** The probe's request: its attempt's outcome, or a 503 once probeWaitMs is over. */
+  #probe<T>(attempted: Promise<T>, abandoned?: (result: T) => void): Promise<T> {
+    const lastFailure = this.#lastFailure;
+    return new Promise<T>((resolve, reject) => {
+      let waiting = true;
+      const cancel = this.#timer(this.#probeWaitMs, () => {
+        waiting = false;
+        reject(new BreakerOpenError(0, lastFailure));
+      });
+      attempted.then(
+        (result) => {
+          if (waiting) {
+            waiting = false;
+            cancel();
+            resolve(result);
+          } else abandoned?.(result);
+        },
+        (error: unknown) => {
+          if (!waiting) return;
+          waiting = false;
+          cancel();
+          reject(error);
+        },
+      );
+    });
   }
 
   #open(error: unknown): void {

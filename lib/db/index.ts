@@ -239,7 +239,8 @@ function validatingPool(
   };
 
   return {
-    connect: () => breaker.guard(firstConnect),
+    // A probe's connection that came after its request gave up: the pool's, for the next request.
+    connect: () => breaker.guard(firstConnect, (client) => client.release()),
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.
     options: pool.options,
