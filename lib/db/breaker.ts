@@ -22,9 +22,16 @@
  * database (refused, reset, timed out, the session ended while connecting,
  * the server starting up or shutting down). What does not: anything the
  * server answered (a wrong password, too many connections, no such database,
- * a statement or constraint error), which proves it is reachable; and a
- * connection lost while idle or in use, since `pg_terminate_backend` looks
- * the same as a shutdown and the next connect tells the two apart.
+ * a statement or constraint error), which proves it is reachable.
+ *
+ * A connection lost while idle or in use does not open it either, since
+ * `pg_terminate_backend` looks the same as a failover and the next connect
+ * tells the two apart; but it makes the breaker *suspect* (`suspect()`):
+ * that next connect is run as a probe, so its request waits probeWaitMs at
+ * most. A failover ends every container's sessions at the same moment, and
+ * if each container's next request then waited out a connect timeout to a
+ * host that black-holes connections, every container of the function would
+ * be held for 3 s at once and Lambda would throttle (API Gateway's 500).
  */
 import { isConnectionLost } from './errors.js';
 
@@ -35,6 +42,8 @@ export interface BreakerOptions {
   maxBackOffMs?: number;
   /** How long the probing request waits for its connect before it answers 503. */
   probeWaitMs?: number;
+  /** The same after a lost connection (suspect): at most the request latency the API's throttles assume. */
+  suspectWaitMs?: number;
   /** A monotonic clock in ms; tests pass their own. */
   now?: () => number;
   /** In [0, 1); tests pass their own. */
@@ -52,7 +61,12 @@ export interface BreakerOptions {
  * above a connect to a database that is back (milliseconds in a VPC, TLS
  * and an IAM token included) and far below the connect timeout.
  */
-export const breakerDefaults = { firstBackOffMs: 500, maxBackOffMs: 2000, probeWaitMs: 500 } as const;
+export const breakerDefaults = {
+  firstBackOffMs: 500,
+  maxBackOffMs: 2000,
+  probeWaitMs: 200,
+  suspectWaitMs: 50,
+} as const;
 
 const realTimer = (ms: number, fire: () => void) => {
   const timer = setTimeout(fire, ms);
@@ -82,12 +96,13 @@ export function isUnreachable(error: unknown): boolean {
   return !(error instanceof BreakerOpenError) && isConnectionLost(error);
 }
 
-export type BreakerState = 'closed' | 'open' | 'probing';
+export type BreakerState = 'closed' | 'suspect' | 'open' | 'probing';
 
 export class DatabaseBreaker {
   readonly #firstBackOffMs: number;
   readonly #maxBackOffMs: number;
   readonly #probeWaitMs: number;
+  readonly #suspectWaitMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #timer: (ms: number, fire: () => void) => () => void;
@@ -97,11 +112,14 @@ export class DatabaseBreaker {
   /** The back-off before jitter that the next failure doubles. */
   #backOffMs = 0;
   #lastFailure: unknown;
+  /** Whether a connect opened since the current probe began has had bytes from the server. */
+  #heard = false;
 
   constructor(options: BreakerOptions = {}) {
     this.#firstBackOffMs = options.firstBackOffMs ?? breakerDefaults.firstBackOffMs;
     this.#maxBackOffMs = options.maxBackOffMs ?? breakerDefaults.maxBackOffMs;
     this.#probeWaitMs = options.probeWaitMs ?? breakerDefaults.probeWaitMs;
+    this.#suspectWaitMs = options.suspectWaitMs ?? breakerDefaults.suspectWaitMs;
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
     this.#timer = options.timer ?? realTimer;
@@ -120,11 +138,15 @@ export class DatabaseBreaker {
    */
   guard<T>(attempt: () => Promise<T>, abandoned?: (result: T) => void): Promise<T> {
     if (this.#state === 'probing') return Promise.reject(new BreakerOpenError(0, this.#lastFailure));
+    if (this.#state === 'suspect') {
+      this.#state = 'probing';
+      return this.#probe(this.#attempt(attempt), this.#suspectWaitMs, abandoned);
+    }
     if (this.#state === 'open') {
       const left = this.#retryAt - this.#now();
       if (left > 0) return Promise.reject(new BreakerOpenError(left, this.#lastFailure));
       this.#state = 'probing';
-      return this.#probe(this.#attempt(attempt), abandoned);
+      return this.#probe(this.#attempt(attempt), this.#probeWaitMs, abandoned);
     }
     return this.#attempt(attempt);
   }
@@ -144,6 +166,8 @@ export class DatabaseBreaker {
         return result;
       },
       (error: unknown) => {
+        // A probe nested in this attempt (a pooled connection found dead) decides the state itself.
+        if (error instanceof BreakerOpenError) throw error;
         if (isUnreachable(error)) this.#open(error);
         else this.#close();
         throw error;
@@ -152,11 +176,13 @@ export class DatabaseBreaker {
   }
 
   /** The probe's request: its attempt's outcome, or a 503 once probeWaitMs is over. */
-  #probe<T>(attempted: Promise<T>, abandoned?: (result: T) => void): Promise<T> {
+  #probe<T>(attempted: Promise<T>, waitMs: number, abandoned?: (result: T) => void): Promise<T> {
     const lastFailure = this.#lastFailure;
+    this.#heard = false;
     return new Promise<T>((resolve, reject) => {
       let waiting = true;
-      const cancel = this.#timer(this.#probeWaitMs, () => {
+      const cancel = this.#timer(waitMs, () => {
+        if (this.#heard) return;
         waiting = false;
         reject(new BreakerOpenError(0, lastFailure));
       });
@@ -176,6 +202,36 @@ export class DatabaseBreaker {
         },
       );
     });
+  }
+
+  /**
+   * A connection of this container was lost (idle or in use): the next
+   * connect is a probe. Nothing changes while a failure already opened it.
+   */
+  /**
+   * A connection being opened for this container got its first bytes from
+   * the server: the host is there. A probe past its wait then waits on for
+   * its connect (bounded by the connect timeout): a slow connect, TLS and
+   * authentication to a busy instance, is not a black hole, and a 503 for it
+   * would only send the client away from a database that is back.
+   */
+  serverAnswered(): void {
+    this.#heard = true;
+  }
+
+  suspect(): void {
+    if (this.#state === 'closed') this.#state = 'suspect';
+  }
+
+  /**
+   * For an attempt that found its pooled connection lost and connects anew:
+   * that connect runs as a probe (suspect, then guard), unless this attempt
+   * already is the probe, whose wait bounds the request already.
+   */
+  probeAfterLoss<T>(attempt: () => Promise<T>, abandoned?: (result: T) => void): Promise<T> {
+    if (this.#state === 'probing') return attempt();
+    this.suspect();
+    return this.guard(attempt, abandoned);
   }
 
   #open(error: unknown): void {

@@ -211,3 +211,88 @@ it('becomes the database-unavailable 503 with Retry-After, saying nothing intern
   expect(problem.headers).toEqual({ 'retry-after': expect.stringMatching(/^\d+$/) });
   expect(JSON.stringify(problem)).not.toContain('ECONNREFUSED');
 });
+
+describe('after a connection of the container was lost (suspect)', () => {
+  it('runs the next connect as a probe: a connect that comes in time is answered as usual and closes it', async () => {
+    const { breaker, waiting } = breakerAt();
+    breaker.suspect();
+    expect(breaker.state).toBe('suspect');
+    let finish: (value: string) => void = () => {};
+    const next = breaker.guard(() => new Promise<string>((done) => (finish = done)));
+    expect(breaker.state).toBe('probing');
+    expect(waiting()).toBe(1);
+    finish('connected');
+    await expect(next).resolves.toBe('connected');
+    expect(breaker.state).toBe('closed');
+    expect(waiting()).toBe(0);
+  });
+
+  it('answers the next request 503 once the probe wait is over when the host black-holes the connect, refuses the others meanwhile, and opens when the connect times out', async () => {
+    const { breaker, clock, expire } = breakerAt();
+    breaker.suspect();
+    let fail: (error: Error) => void = () => {};
+    let attempts = 0;
+    const next = breaker.guard(() => {
+      attempts += 1;
+      return new Promise<string>((_, rejected) => (fail = rejected));
+    });
+    expire();
+    await expect(next).rejects.toBeInstanceOf(BreakerOpenError);
+    await expect(breaker.guard(async () => 'second')).rejects.toBeInstanceOf(BreakerOpenError);
+    fail(connectTimeout());
+    await settled();
+    expect(breaker.state).toBe('open');
+    clock.now += breakerDefaults.firstBackOffMs - 1;
+    await expect(breaker.guard(async () => 'ok')).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(attempts).toBe(1);
+  });
+
+  it('waits on past the wait for a connect that has heard from the server: a slow host, not a black hole', async () => {
+    const { breaker, expire } = breakerAt();
+    breaker.suspect();
+    let finish: (value: string) => void = () => {};
+    const next = breaker.guard(() => new Promise<string>((done) => (finish = done)));
+    breaker.serverAnswered();
+    expire();
+    await settled();
+    expect(breaker.state).toBe('probing');
+    finish('connected');
+    await expect(next).resolves.toBe('connected');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('changes nothing while a failure already opened it', async () => {
+    const { breaker, connect } = breakerAt();
+    await expect(connect(refused)).rejects.toThrow();
+    breaker.suspect();
+    expect(breaker.state).toBe('open');
+  });
+
+  it('makes a connect after a pooled connection was found dead a probe, unless that attempt already is the probe', async () => {
+    const { breaker, clock, expire } = breakerAt();
+    // Closed: the reconnect inside the attempt becomes the probe, and its wait bounds the request.
+    let finish: (value: string) => void = () => {};
+    const handedOn: string[] = [];
+    const request = breaker.guard(() =>
+      breaker.probeAfterLoss(
+        () => new Promise<string>((done) => (finish = done)),
+        (late) => handedOn.push(late),
+      ),
+    );
+    expect(breaker.state).toBe('probing');
+    expire();
+    await expect(request).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(breaker.state).toBe('probing');
+    finish('connected');
+    await settled();
+    expect(breaker.state).toBe('closed');
+    expect(handedOn).toEqual(['connected']);
+
+    // Already the probe: it connects on, within the probe's own wait, and a failure opens the breaker.
+    await expect(breaker.guard(() => Promise.reject(refused()))).rejects.toThrow();
+    clock.now += breakerDefaults.maxBackOffMs;
+    const probe = breaker.guard(() => breaker.probeAfterLoss(() => Promise.reject(refused())));
+    await expect(probe).rejects.toThrow('ECONNREFUSED');
+    expect(breaker.state).toBe('open');
+  });
+});
