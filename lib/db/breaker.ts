@@ -27,11 +27,16 @@
  * A connection lost while idle or in use does not open it either, since
  * `pg_terminate_backend` looks the same as a failover and the next connect
  * tells the two apart; but it makes the breaker *suspect* (`suspect()`):
- * that next connect is run as a probe, so its request waits probeWaitMs at
- * most. A failover ends every container's sessions at the same moment, and
- * if each container's next request then waited out a connect timeout to a
- * host that black-holes connections, every container of the function would
- * be held for 3 s at once and Lambda would throttle (API Gateway's 500).
+ * that next connect is run as a probe whose request waits suspectWaitMs at
+ * most, the request latency the API's throttles assume (DB_RECONNECT_WAIT_MS,
+ * apiRequestMs when deployed). A failover ends every container's sessions at
+ * the same moment, and if each container's next request then waited out a
+ * connect timeout to a host that black-holes connections, every container of
+ * the function would be held for 3 s at once and Lambda would throttle (API
+ * Gateway's 500); held no longer than the throttles allow for, they cannot
+ * be. Either wait is only for a silent host: a connect that has had bytes
+ * from the server (`serverAnswered()`) is slow, not black-holed, and its
+ * request waits on for it, within the connect timeout.
  */
 import { isConnectionLost } from './errors.js';
 
@@ -58,8 +63,12 @@ export interface BreakerOptions {
  * refused meanwhile, 2 s plus one connect timeout when the host black-holes
  * them (a probe already waiting then must time out first). It is also the
  * Retry-After the API answers (lib/http/errors.ts). The probe's wait is far
- * above a connect to a database that is back (milliseconds in a VPC, TLS
- * and an IAM token included) and far below the connect timeout.
+ * above the time a database that is back takes to answer a connect
+ * (milliseconds in a VPC), far below the connect timeout, and short enough
+ * that probes, which the jitter spreads, keep few of a function's containers
+ * busy at once (0.5 s probes still let a black-holed emulated outage reach
+ * all 10 of a function's containers now and then: docs/reliability.md).
+ * suspectWaitMs is apiRequestMs's default.
  */
 export const breakerDefaults = {
   firstBackOffMs: 500,
