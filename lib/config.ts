@@ -30,6 +30,14 @@ export interface DatabaseSettings {
   statementTimeoutMs: number;
   idleTimeoutMs: number;
   validateAfterIdleMs: number;
+  /**
+   * After the container lost a connection, how long a request waits for a
+   * new one before it answers 503 (the connect goes on): the request latency
+   * the API's throttles assume (apiRequestMs), so that a failover, which ends
+   * every container's connection at once, holds no container longer than
+   * the throttles allow for (lib/db/breaker.ts).
+   */
+  reconnectWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -193,6 +201,7 @@ export function readDatabaseSettings(env: Env = process.env): DatabaseSettings {
     statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     idleTimeoutMs: integer(env, 'DB_IDLE_TIMEOUT_MS', 60000, 1000, 3600000),
     validateAfterIdleMs: integer(env, 'DB_VALIDATE_AFTER_IDLE_MS', 5000, 0, 3600000),
+    reconnectWaitMs: integer(env, 'DB_RECONNECT_WAIT_MS', 50, 1, 600000),
   };
 }
 

@@ -459,7 +459,11 @@ class PerFunction {
       const prefix = functionId.replace(/LambdaFunction$/, '');
       const resource = template.Resources[functionId];
       if (entry.database) {
-        const added = entry.database.migrations ? migrationsEnvironment : environment;
+        // An API function's wait for a new connection after a lost one is the
+        // latency the throttles assume (lib/db/breaker.ts, "suspect").
+        const added = entry.database.migrations
+          ? migrationsEnvironment
+          : { ...environment, DB_RECONNECT_WAIT_MS: String(this.settings.requestMs) };
         resource.Properties.Environment = {
           Variables: { ...resource.Properties.Environment?.Variables, ...added },
         };

@@ -20,8 +20,13 @@ export class GuardedClient extends pg.Client {
   /** Why its connection is known to be gone; undefined while it may still work. */
   #lost: Error | undefined;
 
-  constructor(config?: string | pg.ClientConfig) {
+  constructor(config?: string | (pg.ClientConfig & { onServerBytes?: () => void })) {
     super(config);
+    // The pool's breaker asks whether a connect in progress has heard from
+    // the server: one that answers is slow, not black-holed (breaker.ts).
+    const heard = typeof config === 'object' ? config.onServerBytes : undefined;
+    if (heard)
+      (this as unknown as { connection: { stream?: NodeJS.EventEmitter } }).connection.stream?.once('data', heard);
     // From birth, before connect(): the listener is there in every state.
     this.on('error', (error: Error) => {
       if (this.#lost === undefined) logger.warn('database connection lost', { error });

@@ -33,9 +33,14 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
     ? secretPassword(settings.secretArn, settings.connection.user, options.readSecret)
     : undefined;
   const password = secret?.password ?? (settings.iam ? iamPassword(settings) : undefined);
+  // One per pool, so per container: a container that just failed to reach
+  // the database answers 503 at once instead of waiting on connects.
+  const breaker = new DatabaseBreaker({ suspectWaitMs: settings.reconnectWaitMs });
   const pool = new pg.Pool({
     // Every client listens for 'error' from its birth (lib/db/client.ts).
     Client: GuardedClient,
+    // pg-pool hands its options to each client it makes (GuardedClient).
+    ...({ onServerBytes: () => breaker.serverAnswered() } as object),
     ...settings.connection,
     ...(password ? { password } : {}),
     ssl: tlsOptions(settings.tls),
@@ -56,16 +61,15 @@ export function createDatabase(settings: DatabaseSettings, options: DatabaseOpti
   });
   // pg-pool re-emits an idle client's error on the pool, where an 'error'
   // without a listener would kill the process. The client already logged it
-  // (GuardedClient) and pg-pool drops it.
-  pool.on('error', () => {});
+  // (GuardedClient) and pg-pool drops it. A lost idle connection (a failover
+  // ends every session) makes the next connect a probe, whose request waits
+  // a short while only.
+  pool.on('error', () => breaker.suspect());
   // What a request may spend on the database, from asking for a connection
   // to its last statement: one connect timeout (or the 1 s validation of an
   // idle connection and a new connect) plus one statement timeout. However a
   // restart, failover or frozen server plays out, its answer comes by then.
   const budgetMs = settings.connectTimeoutMs + settings.statementTimeoutMs;
-  // One per pool, so per container: a container that just failed to reach
-  // the database answers 503 at once instead of waiting on connects.
-  const breaker = new DatabaseBreaker();
   const kysely = (budget: number | undefined) =>
     new Kysely<Database>({
       dialect: new PostgresDialect({
@@ -148,6 +152,7 @@ function validatingPool(
         release: (destroy) => {
           const guarded = client as unknown as GuardedClient;
           guarded.deadline = undefined;
+          if (guarded.lost) breaker.suspect();
           created.poolRelease?.(guarded.lost ? new Error('connection lost') : destroy);
         },
       };
@@ -188,9 +193,15 @@ function validatingPool(
         try {
           const state = tracked(client);
           if ((client as unknown as GuardedClient).lost) {
-            // Failed while idle and not yet removed by pg-pool: take another.
+            // Failed while idle and not yet removed by pg-pool: take another,
+            // as a probe (the release made the breaker suspect).
             client.release(new Error('connection lost'));
-            resolve(connect(askedAt));
+            resolve(
+              breaker.probeAfterLoss(
+                () => connect(askedAt),
+                (late) => late.release(),
+              ),
+            );
             return;
           }
           const idleSince = state.releasedAt;
@@ -215,9 +226,14 @@ function validatingPool(
     } catch (error) {
       logger.info('pooled database connection was dead; reconnecting', { error });
       // Destroys this client; the next connect() opens a new one, which is
-      // not validated (it has never been released), so this ends.
+      // not validated (it has never been released), so this ends. That
+      // connect is a probe: a container thawed after a failover must not
+      // wait out a connect timeout to a host that black-holes connections.
       client.release(error as Error);
-      return connect(askedAt);
+      return breaker.probeAfterLoss(
+        () => connect(askedAt),
+        (late) => late.release(),
+      );
     }
   };
 
@@ -239,7 +255,8 @@ function validatingPool(
   };
 
   return {
-    connect: () => breaker.guard(firstConnect),
+    // A probe's connection that came after its request gave up: the pool's, for the next request.
+    connect: () => breaker.guard(firstConnect, (client) => client.release()),
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.
     options: pool.options,

@@ -148,7 +148,7 @@ describe.each([
       const expected = fn.database?.migrations
         ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_AUTH', 'DB_SECRET_ARN', 'DB_APP_USER']
         : fn.database
-          ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_AUTH']
+          ? ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_AUTH', 'DB_RECONNECT_WAIT_MS']
           : [];
       expect([fn.name, Object.keys(env).filter((name) => name.startsWith('DB_') && name !== 'DB_POOL_MAX')]).toEqual([
         fn.name,
@@ -157,6 +157,16 @@ describe.each([
       // The plain settings every function shares stay.
       expect([fn.name, env.POWERTOOLS_SERVICE_NAME]).toEqual([fn.name, 'cats-api']);
     }
+  });
+
+  it("bounds an API function's wait for a new connection after a lost one by the latency the throttles assume", () => {
+    const resources = activeResources(packaged().template);
+    const requestMs = /^ {4}apiRequestMs: (\d+)$/m.exec(readFileSync(path.join(root, 'serverless.yml'), 'utf8'))?.[1];
+    const waits = packaged()
+      .functions.filter((fn) => fn.database && !fn.database.migrations)
+      .map((fn) => [fn.name, functionEnv(resources, fn.id).DB_RECONNECT_WAIT_MS]);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits).toEqual(waits.map(([name]) => [name, requestMs]));
   });
 
   it('creates an encrypted, private PostgreSQL whose password RDS generates and keeps in Secrets Manager', () => {

@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { handler as getCat } from '../../functions/get-cat.js';
+import { GuardedClient } from '../../lib/db/client.js';
 import { closeDatabase } from '../../lib/db/index.js';
 import { expectProblem } from '../support/assertions.js';
 import { buildFunction, writeFunction } from '../support/bundle.js';
@@ -88,6 +89,26 @@ async function answersWhileOpen(ask: () => Promise<{ status: number; retryAfter?
   // A probe per back-off at most: most answers came from the open breaker.
   expect(answers.filter((answer) => !answer.connected).length).toBeGreaterThanOrEqual(3);
 }
+
+describe('telling a slow host from a black hole', () => {
+  it('tells the breaker when a connect in progress hears from the server, and never when the host is silent', async () => {
+    let heard = 0;
+    const live = new GuardedClient({ connectionString: realDatabase, onServerBytes: () => (heard += 1) });
+    await live.connect();
+    await live.end();
+    expect(heard).toBe(1);
+
+    relay.blackHole();
+    let silent = 0;
+    const held = new GuardedClient({
+      connectionString: relay.url(realDatabase),
+      connectionTimeoutMillis: 500,
+      onServerBytes: () => (silent += 1),
+    });
+    await expect(held.connect()).rejects.toThrow();
+    expect(silent).toBe(0);
+  });
+});
 
 describe('from source', () => {
   beforeEach(async () => {

@@ -9,10 +9,18 @@ const refused = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:543
 const connectTimeout = () => new Error('timeout exceeded when trying to connect');
 const startingUp = () => Object.assign(new Error('the database system is starting up'), { code: '57P03' });
 
-/** A breaker on a hand-moved clock, with jitter at its top (random() -> 1). */
+/** Lets pending promise callbacks run. */
+const settled = () => new Promise((done) => setImmediate(done));
+
+/** A breaker on a hand-moved clock, with jitter at its top (random() -> 1); `expire()` ends a probe's wait. */
 function breakerAt(random = () => 0.999999) {
   const clock = { now: 0 };
-  const breaker = new DatabaseBreaker({ now: () => clock.now, random });
+  const waits = new Set<() => void>();
+  const timer = (_ms: number, fire: () => void) => {
+    waits.add(fire);
+    return () => waits.delete(fire);
+  };
+  const breaker = new DatabaseBreaker({ now: () => clock.now, random, timer });
   let attempts = 0;
   const connect = (outcome: () => unknown) =>
     breaker.guard(async () => {
@@ -21,7 +29,11 @@ function breakerAt(random = () => 0.999999) {
       if (result instanceof Error) throw result;
       return 'connected';
     });
-  return { breaker, clock, connect, attempts: () => attempts };
+  const expire = () => {
+    for (const fire of waits) fire();
+    waits.clear();
+  };
+  return { breaker, clock, connect, attempts: () => attempts, expire, waiting: () => waits.size };
 }
 
 it('stays closed and connects every time while connects succeed', async () => {
@@ -94,6 +106,58 @@ it('refuses other requests while a probe is under way, without a second connect 
   expect(attempts).toBe(0);
 });
 
+it('answers the probing request 503 once the probe wait is over, and lets its connect close the breaker later, handing the connection on', async () => {
+  const { breaker, clock, expire, waiting } = breakerAt();
+  await expect(breaker.guard(() => Promise.reject(refused()))).rejects.toThrow();
+  clock.now += breakerDefaults.maxBackOffMs;
+  let finish: (value: string) => void = () => {};
+  const handedOn: string[] = [];
+  const probe = breaker.guard(
+    () => new Promise<string>((done) => (finish = done)),
+    (late) => handedOn.push(late),
+  );
+  expect(waiting()).toBe(1);
+  expire();
+  await expect(probe).rejects.toBeInstanceOf(BreakerOpenError);
+  // Still probing: the others are refused without a second connect attempt.
+  expect(breaker.state).toBe('probing');
+  await expect(breaker.guard(async () => 'second')).rejects.toBeInstanceOf(BreakerOpenError);
+  finish('connected');
+  await settled();
+  expect(breaker.state).toBe('closed');
+  expect(handedOn).toEqual(['connected']);
+  await expect(breaker.guard(async () => 'next')).resolves.toBe('next');
+});
+
+it('reopens with a doubled back-off when a probe that outlived its wait fails to connect', async () => {
+  const { breaker, clock, expire } = breakerAt();
+  await expect(breaker.guard(() => Promise.reject(refused()))).rejects.toThrow();
+  clock.now += breakerDefaults.firstBackOffMs;
+  let fail: (error: Error) => void = () => {};
+  const handedOn: string[] = [];
+  const probe = breaker.guard(
+    () => new Promise<string>((_, rejected) => (fail = rejected)),
+    (late) => handedOn.push(late),
+  );
+  expire();
+  await expect(probe).rejects.toBeInstanceOf(BreakerOpenError);
+  fail(connectTimeout());
+  await settled();
+  expect(breaker.state).toBe('open');
+  clock.now += breakerDefaults.firstBackOffMs * 2 - 1;
+  await expect(breaker.guard(async () => 'ok')).rejects.toBeInstanceOf(BreakerOpenError);
+  expect(handedOn).toEqual([]);
+});
+
+it('waits for a connect only when probing: closed, the request waits as long as its connect takes', async () => {
+  const { breaker, waiting } = breakerAt();
+  let finish: (value: string) => void = () => {};
+  const first = breaker.guard(() => new Promise<string>((done) => (finish = done)));
+  expect(waiting()).toBe(0);
+  finish('connected');
+  await expect(first).resolves.toBe('connected');
+});
+
 it('doubles the back-off while probes fail, up to its maximum, and starts over after a success', async () => {
   const { clock, connect } = breakerAt();
   /** How long after a failure the breaker still refuses (jitter at its top: the full back-off). */
@@ -146,4 +210,89 @@ it('becomes the database-unavailable 503 with Retry-After, saying nothing intern
   expect(problem.type).toBe('/problems/database-unavailable');
   expect(problem.headers).toEqual({ 'retry-after': expect.stringMatching(/^\d+$/) });
   expect(JSON.stringify(problem)).not.toContain('ECONNREFUSED');
+});
+
+describe('after a connection of the container was lost (suspect)', () => {
+  it('runs the next connect as a probe: a connect that comes in time is answered as usual and closes it', async () => {
+    const { breaker, waiting } = breakerAt();
+    breaker.suspect();
+    expect(breaker.state).toBe('suspect');
+    let finish: (value: string) => void = () => {};
+    const next = breaker.guard(() => new Promise<string>((done) => (finish = done)));
+    expect(breaker.state).toBe('probing');
+    expect(waiting()).toBe(1);
+    finish('connected');
+    await expect(next).resolves.toBe('connected');
+    expect(breaker.state).toBe('closed');
+    expect(waiting()).toBe(0);
+  });
+
+  it('answers the next request 503 once the probe wait is over when the host black-holes the connect, refuses the others meanwhile, and opens when the connect times out', async () => {
+    const { breaker, clock, expire } = breakerAt();
+    breaker.suspect();
+    let fail: (error: Error) => void = () => {};
+    let attempts = 0;
+    const next = breaker.guard(() => {
+      attempts += 1;
+      return new Promise<string>((_, rejected) => (fail = rejected));
+    });
+    expire();
+    await expect(next).rejects.toBeInstanceOf(BreakerOpenError);
+    await expect(breaker.guard(async () => 'second')).rejects.toBeInstanceOf(BreakerOpenError);
+    fail(connectTimeout());
+    await settled();
+    expect(breaker.state).toBe('open');
+    clock.now += breakerDefaults.firstBackOffMs - 1;
+    await expect(breaker.guard(async () => 'ok')).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(attempts).toBe(1);
+  });
+
+  it('waits on past the wait for a connect that has heard from the server: a slow host, not a black hole', async () => {
+    const { breaker, expire } = breakerAt();
+    breaker.suspect();
+    let finish: (value: string) => void = () => {};
+    const next = breaker.guard(() => new Promise<string>((done) => (finish = done)));
+    breaker.serverAnswered();
+    expire();
+    await settled();
+    expect(breaker.state).toBe('probing');
+    finish('connected');
+    await expect(next).resolves.toBe('connected');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('changes nothing while a failure already opened it', async () => {
+    const { breaker, connect } = breakerAt();
+    await expect(connect(refused)).rejects.toThrow();
+    breaker.suspect();
+    expect(breaker.state).toBe('open');
+  });
+
+  it('makes a connect after a pooled connection was found dead a probe, unless that attempt already is the probe', async () => {
+    const { breaker, clock, expire } = breakerAt();
+    // Closed: the reconnect inside the attempt becomes the probe, and its wait bounds the request.
+    let finish: (value: string) => void = () => {};
+    const handedOn: string[] = [];
+    const request = breaker.guard(() =>
+      breaker.probeAfterLoss(
+        () => new Promise<string>((done) => (finish = done)),
+        (late) => handedOn.push(late),
+      ),
+    );
+    expect(breaker.state).toBe('probing');
+    expire();
+    await expect(request).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(breaker.state).toBe('probing');
+    finish('connected');
+    await settled();
+    expect(breaker.state).toBe('closed');
+    expect(handedOn).toEqual(['connected']);
+
+    // Already the probe: it connects on, within the probe's own wait, and a failure opens the breaker.
+    await expect(breaker.guard(() => Promise.reject(refused()))).rejects.toThrow();
+    clock.now += breakerDefaults.maxBackOffMs;
+    const probe = breaker.guard(() => breaker.probeAfterLoss(() => Promise.reject(refused())));
+    await expect(probe).rejects.toThrow('ECONNREFUSED');
+    expect(breaker.state).toBe('open');
+  });
 });

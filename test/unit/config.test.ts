@@ -31,6 +31,7 @@ describe('readDatabaseSettings', () => {
       statementTimeoutMs: 5000,
       idleTimeoutMs: 60000,
       validateAfterIdleMs: 5000,
+      reconnectWaitMs: 50,
     });
   });
 
