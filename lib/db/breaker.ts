@@ -214,10 +214,6 @@ export class DatabaseBreaker {
   }
 
   /**
-   * A connection of this container was lost (idle or in use): the next
-   * connect is a probe. Nothing changes while a failure already opened it.
-   */
-  /**
    * A connection being opened for this container got its first bytes from
    * the server: the host is there. A probe past its wait then waits on for
    * its connect (bounded by the connect timeout): a slow connect, TLS and
@@ -228,6 +224,10 @@ export class DatabaseBreaker {
     this.#heard = true;
   }
 
+  /**
+   * A connection of this container was lost (idle or in use): the next
+   * connect is a probe. Nothing changes while a failure already opened it.
+   */
   suspect(): void {
     if (this.#state === 'closed') this.#state = 'suspect';
   }

@@ -178,6 +178,9 @@ function validatingPool(
     if ((error as { code?: unknown } | undefined)?.code === '28P01') forgetPassword?.();
   };
 
+  /** A probe's connection that came after its request gave up: the pool's, for the next request. */
+  const giveBack = (client: PostgresPoolClient) => client.release();
+
   /** A client from the pool, validated if it sat idle long enough to have been dropped meanwhile. */
   const connect = (askedAt: number): Promise<PostgresPoolClient> =>
     // pg-pool's callback form: its promise form adds two promises and two
@@ -196,12 +199,7 @@ function validatingPool(
             // Failed while idle and not yet removed by pg-pool: take another,
             // as a probe (the release made the breaker suspect).
             client.release(new Error('connection lost'));
-            resolve(
-              breaker.probeAfterLoss(
-                () => connect(askedAt),
-                (late) => late.release(),
-              ),
-            );
+            resolve(breaker.probeAfterLoss(() => connect(askedAt), giveBack));
             return;
           }
           const idleSince = state.releasedAt;
@@ -230,10 +228,7 @@ function validatingPool(
       // connect is a probe: a container thawed after a failover must not
       // wait out a connect timeout to a host that black-holes connections.
       client.release(error as Error);
-      return breaker.probeAfterLoss(
-        () => connect(askedAt),
-        (late) => late.release(),
-      );
+      return breaker.probeAfterLoss(() => connect(askedAt), giveBack);
     }
   };
 
@@ -255,8 +250,7 @@ function validatingPool(
   };
 
   return {
-    // A probe's connection that came after its request gave up: the pool's, for the next request.
-    connect: () => breaker.guard(firstConnect, (client) => client.release()),
+    connect: () => breaker.guard(firstConnect, giveBack),
     end: () => pool.end(),
     // Kysely uses these to open a side connection that cancels a query on abort.
     options: pool.options,
