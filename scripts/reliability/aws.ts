@@ -165,9 +165,9 @@ export async function emulatedAws(
         99,
       ),
     );
-    // FAULTS_AWS_REQUEST_MS: the throttles from another latency, e.g. the
-    // connect timeout (3000), the setting that keeps a black-holed outage
-    // free of 500s (docs/deploying.md).
+    // FAULTS_AWS_REQUEST_MS: the throttles from another latency than the
+    // measured one, e.g. the connect timeout (3000), to see what a setting
+    // of apiRequestMs does (docs/deploying.md).
     const requestMs = Number(process.env.FAULTS_AWS_REQUEST_MS) || measuredMs;
     console.log(
       `  calibration: ${totalReserved} clients for 4 s, warm: ${summary(calibration)}; p99 ${measuredMs} ms` +
